@@ -1,1 +1,21 @@
-//! quayside-storage
+//! Blob storage for quayside.
+//!
+//! - [`layout`]: Quay's object paths (`sha256/<2 hex>/<hex>`, `uploads/<uuid>`).
+//! - [`driver`]: the seam from a Quay `DISTRIBUTED_STORAGE_CONFIG` entry to an
+//!   OpenDAL operator.
+//! - [`Engine`]: one location; streaming reads and hashing streaming writes.
+//! - [`DistributedStorage`]: all locations plus the preference order.
+//! - [`testsuite`]: the behaviour every driver must show.
+
+pub mod driver;
+pub mod layout;
+pub mod testsuite;
+
+mod distributed;
+mod engine;
+mod error;
+
+pub use distributed::DistributedStorage;
+pub use driver::{DriverKind, LocationConfig};
+pub use engine::{ByteStream, Engine, HashingWriter, WriteStreamError, Written};
+pub use error::StorageError;

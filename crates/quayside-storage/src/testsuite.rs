@@ -1,0 +1,307 @@
+//! The behaviour every storage driver must show. Each driver's test calls
+//! [`run_all`] on a fresh, empty location; a failing expectation panics with a
+//! message naming the case.
+
+use bytes::Bytes;
+use futures::StreamExt;
+use sha2::{Digest as _, Sha256};
+
+use crate::{layout, Engine, StorageError};
+
+/// Runs every case against `engine`, which must start empty.
+pub async fn run_all(engine: &Engine) {
+    put_get_roundtrip(engine).await;
+    missing_objects(engine).await;
+    streaming_write_hashes(engine).await;
+    ranged_reads(engine).await;
+    overwrite_replaces(engine).await;
+    delete_is_idempotent(engine).await;
+    rename_moves_upload_into_place(engine).await;
+    list_is_recursive_and_sorted(engine).await;
+    aborted_write_leaves_nothing(engine).await;
+    append_extends_when_supported(engine).await;
+    rejects_escaping_paths(engine).await;
+    validate_probe(engine).await;
+    concurrent_same_blob(engine).await;
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+/// Deterministic pseudo-random bytes (xorshift), so cases need no fixtures.
+pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x & 0xff) as u8
+        })
+        .collect()
+}
+
+async fn collect(engine: &Engine, path: &str, range: Option<std::ops::Range<u64>>) -> Vec<u8> {
+    let mut stream = engine.stream(path, range).await.expect("open stream");
+    let mut out = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        out.extend_from_slice(&chunk.expect("stream chunk"));
+    }
+    out
+}
+
+async fn put_get_roundtrip(engine: &Engine) {
+    engine
+        .put("suite/a", Bytes::from_static(b"hello"))
+        .await
+        .expect("put");
+    assert_eq!(
+        engine.get("suite/a").await.expect("get").as_ref(),
+        b"hello",
+        "put/get"
+    );
+    assert_eq!(
+        engine.size("suite/a").await.expect("size"),
+        Some(5),
+        "size after put"
+    );
+    assert!(
+        engine.exists("suite/a").await.expect("exists"),
+        "exists after put"
+    );
+}
+
+async fn missing_objects(engine: &Engine) {
+    assert_eq!(
+        engine.size("suite/missing").await.expect("size"),
+        None,
+        "size of missing"
+    );
+    assert!(
+        !engine.exists("suite/missing").await.expect("exists"),
+        "exists of missing"
+    );
+    let err = engine
+        .get("suite/missing")
+        .await
+        .expect_err("get of missing must fail");
+    assert!(err.is_not_found(), "get of missing is NotFound, got {err}");
+}
+
+async fn streaming_write_hashes(engine: &Engine) {
+    let data = pattern(3 * 1024 * 1024 + 17, 7);
+    let hex = sha256_hex(&data);
+    let path = layout::blob_path(&hex).expect("blob path");
+    let mut w = engine.writer(&path, false).await.expect("writer");
+    for chunk in data.chunks(65_536) {
+        w.write(Bytes::copy_from_slice(chunk))
+            .await
+            .expect("write chunk");
+    }
+    assert_eq!(w.len(), data.len() as u64, "running length");
+    let written = w.finish().await.expect("finish");
+    assert_eq!(
+        written.digest,
+        format!("sha256:{hex}"),
+        "digest computed while streaming"
+    );
+    assert_eq!(written.len, data.len() as u64, "length");
+    assert_eq!(
+        collect(engine, &path, None).await,
+        data,
+        "streamed read-back"
+    );
+}
+
+async fn ranged_reads(engine: &Engine) {
+    let data = pattern(100_000, 11);
+    engine.put("suite/ranged", data.clone()).await.expect("put");
+    assert_eq!(
+        collect(engine, "suite/ranged", Some(0..1)).await,
+        data[0..1],
+        "first byte"
+    );
+    assert_eq!(
+        collect(engine, "suite/ranged", Some(12_345..67_890)).await,
+        data[12_345..67_890],
+        "middle range"
+    );
+    assert_eq!(
+        collect(engine, "suite/ranged", Some(99_990..100_000)).await,
+        data[99_990..],
+        "tail range"
+    );
+}
+
+async fn overwrite_replaces(engine: &Engine) {
+    engine
+        .put("suite/over", Bytes::from_static(b"first version"))
+        .await
+        .expect("put 1");
+    engine
+        .put("suite/over", Bytes::from_static(b"second"))
+        .await
+        .expect("put 2");
+    assert_eq!(
+        engine.get("suite/over").await.expect("get").as_ref(),
+        b"second",
+        "overwrite"
+    );
+}
+
+async fn delete_is_idempotent(engine: &Engine) {
+    engine
+        .put("suite/del", Bytes::from_static(b"x"))
+        .await
+        .expect("put");
+    engine.delete("suite/del").await.expect("delete");
+    assert!(
+        !engine.exists("suite/del").await.expect("exists"),
+        "gone after delete"
+    );
+    engine
+        .delete("suite/del")
+        .await
+        .expect("second delete is fine");
+}
+
+async fn rename_moves_upload_into_place(engine: &Engine) {
+    let id = uuid::Uuid::new_v4();
+    let upload = layout::upload_path(&id);
+    let data = pattern(40_000, 3);
+    let hex = sha256_hex(&data);
+    let dest = layout::blob_path(&hex).expect("blob path");
+    engine.put(&upload, data.clone()).await.expect("put upload");
+    engine.rename(&upload, &dest).await.expect("rename");
+    assert!(
+        !engine.exists(&upload).await.expect("exists"),
+        "upload gone after rename"
+    );
+    assert_eq!(
+        collect(engine, &dest, None).await,
+        data,
+        "blob in place after rename"
+    );
+    let err = engine
+        .rename(&upload, &dest)
+        .await
+        .expect_err("renaming a missing object fails");
+    assert!(
+        err.is_not_found(),
+        "rename of missing is NotFound, got {err}"
+    );
+}
+
+async fn list_is_recursive_and_sorted(engine: &Engine) {
+    for p in ["suite/list/b/2", "suite/list/a", "suite/list/b/1"] {
+        engine.put(p, Bytes::from_static(b".")).await.expect("put");
+    }
+    assert_eq!(
+        engine.list("suite/list/").await.expect("list"),
+        vec!["suite/list/a", "suite/list/b/1", "suite/list/b/2"],
+        "recursive sorted listing"
+    );
+    assert!(
+        engine
+            .list("suite/nothing-here/")
+            .await
+            .expect("list empty")
+            .is_empty(),
+        "listing a missing prefix is empty"
+    );
+}
+
+async fn aborted_write_leaves_nothing(engine: &Engine) {
+    let mut w = engine.writer("suite/aborted", false).await.expect("writer");
+    w.write(Bytes::from(pattern(10_000, 5)))
+        .await
+        .expect("write");
+    w.abort().await.expect("abort");
+    assert!(
+        !engine.exists("suite/aborted").await.expect("exists"),
+        "nothing after abort"
+    );
+}
+
+async fn append_extends_when_supported(engine: &Engine) {
+    if !engine.can_append() {
+        return;
+    }
+    let path = "suite/append";
+    let mut w = engine.writer(path, true).await.expect("writer 1");
+    w.write(Bytes::from_static(b"abc")).await.expect("write 1");
+    w.finish().await.expect("finish 1");
+    let mut w = engine.writer(path, true).await.expect("writer 2");
+    w.write(Bytes::from_static(b"def")).await.expect("write 2");
+    w.finish().await.expect("finish 2");
+    assert_eq!(
+        engine.get(path).await.expect("get").as_ref(),
+        b"abcdef",
+        "appended"
+    );
+}
+
+async fn rejects_escaping_paths(engine: &Engine) {
+    for bad in ["../escape", "/abs", "a/../../b", "", "a/./b"] {
+        let err = engine
+            .put(bad, Bytes::from_static(b"x"))
+            .await
+            .expect_err("escaping path must be refused");
+        assert!(
+            matches!(err, StorageError::InvalidPath { .. }),
+            "path {bad:?} refused as invalid, got {err}"
+        );
+    }
+}
+
+async fn validate_probe(engine: &Engine) {
+    engine.validate().await.expect("validate");
+    assert_eq!(
+        engine
+            .get(layout::VERIFY_PATH)
+            .await
+            .expect("get probe")
+            .as_ref(),
+        b"testing 123",
+        "probe contents"
+    );
+}
+
+async fn concurrent_same_blob(engine: &Engine) {
+    // Two pushers write the same content to their own uploads and move them
+    // into the same content-addressed path: one object, intact, no error.
+    let data = pattern(1_000_000, 42);
+    let hex = sha256_hex(&data);
+    let dest = layout::blob_path(&hex).expect("blob path");
+    let push = |seed: u8| {
+        let engine = engine.clone();
+        let data = data.clone();
+        let dest = dest.clone();
+        async move {
+            let upload = layout::upload_path(&uuid::Uuid::new_v4());
+            let mut w = engine.writer(&upload, false).await?;
+            for chunk in data.chunks(10_000 + seed as usize) {
+                w.write(Bytes::copy_from_slice(chunk)).await?;
+            }
+            w.finish().await?;
+            engine.rename(&upload, &dest).await
+        }
+    };
+    let (a, b) = tokio::join!(push(1), push(2));
+    a.expect("first concurrent push");
+    b.expect("second concurrent push");
+    assert_eq!(
+        collect(engine, &dest, None).await,
+        data,
+        "blob intact after concurrent pushes"
+    );
+    assert!(
+        engine
+            .list(layout::UPLOADS_PREFIX)
+            .await
+            .expect("list uploads")
+            .is_empty(),
+        "no uploads left behind"
+    );
+}

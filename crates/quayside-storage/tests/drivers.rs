@@ -1,0 +1,119 @@
+//! Every driver runs the shared suite.
+
+use quayside_storage::{testsuite, DistributedStorage, Engine, LocationConfig, StorageError};
+use serde_json::json;
+
+fn local(id: &str, params: serde_json::Value) -> LocationConfig {
+    LocationConfig {
+        id: id.to_string(),
+        driver: "LocalStorage".to_string(),
+        params: params.as_object().cloned().unwrap_or_default(),
+    }
+}
+
+#[tokio::test]
+async fn local_storage_passes_the_suite() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine = Engine::open(&local(
+        "local_us",
+        json!({"storage_path": dir.path().to_str()}),
+    ))
+    .expect("open LocalStorage");
+    testsuite::run_all(&engine).await;
+    // Quay's layout on disk, not some private one.
+    let hex = sha2_hex(&testsuite::pattern(40_000, 3));
+    assert!(dir
+        .path()
+        .join("sha256")
+        .join(&hex[..2])
+        .join(&hex)
+        .is_file());
+    assert_eq!(
+        std::fs::read(dir.path().join("_verify")).expect("probe"),
+        b"testing 123"
+    );
+}
+
+#[tokio::test]
+async fn memory_storage_passes_the_suite() {
+    testsuite::run_all(&Engine::memory("mem")).await;
+}
+
+fn sha2_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(data))
+}
+
+#[test]
+fn bad_configurations_are_named() {
+    let err = Engine::open(&local("local_us", json!({}))).expect_err("missing path");
+    assert_eq!(
+        err.to_string(),
+        "DISTRIBUTED_STORAGE_CONFIG.local_us.storage_path is required"
+    );
+
+    let err = Engine::open(&local(
+        "local_us",
+        json!({"storage_path": "/tmp/x", "bogus": 1}),
+    ))
+    .expect_err("unexpected param");
+    assert!(
+        err.to_string()
+            .contains("DISTRIBUTED_STORAGE_CONFIG.local_us.bogus"),
+        "{err}"
+    );
+
+    let err = Engine::open(&LocationConfig {
+        id: "x".into(),
+        driver: "FloppyStorage".into(),
+        params: Default::default(),
+    })
+    .expect_err("unknown driver");
+    assert_eq!(
+        err.to_string(),
+        "FloppyStorage is not a valid storage type."
+    );
+
+    let err = Engine::open(&LocationConfig {
+        id: "s3".into(),
+        driver: "S3Storage".into(),
+        params: Default::default(),
+    })
+    .expect_err("not yet built");
+    assert!(
+        matches!(err, StorageError::UnsupportedDriver { .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn preference_orders_locations() {
+    let ds = DistributedStorage::from_engines(
+        vec![Engine::memory("a"), Engine::memory("b")],
+        &["b".to_string()],
+    )
+    .expect("storage");
+    assert_eq!(ds.preferred().id(), "b");
+    assert_eq!(
+        ds.read_location(&["a".into(), "b".into()]).map(|e| e.id()),
+        Some("b")
+    );
+    assert_eq!(ds.read_location(&["a".into()]).map(|e| e.id()), Some("a"));
+    assert!(ds.read_location(&["zz".into()]).is_none());
+
+    let ds = DistributedStorage::from_engines(vec![Engine::memory("b"), Engine::memory("a")], &[])
+        .expect("storage");
+    assert_eq!(
+        ds.preference(),
+        ["a", "b"],
+        "empty preference means all, in id order"
+    );
+
+    let err = DistributedStorage::from_engines(vec![Engine::memory("a")], &["nope".into()])
+        .expect_err("unknown preference");
+    assert!(matches!(err, StorageError::UnknownLocation(ref l) if l == "nope"));
+    assert!(matches!(
+        DistributedStorage::from_engines(vec![], &[]),
+        Err(StorageError::NoLocations)
+    ));
+}
