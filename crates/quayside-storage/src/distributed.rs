@@ -67,7 +67,7 @@ impl DistributedStorage {
 
     /// Picks where to read a blob from, given the locations it is placed in:
     /// the first preferred location that has it, else any placement.
-    pub fn read_location<'a>(&self, placements: &'a [String]) -> Option<&Engine> {
+    pub fn read_location(&self, placements: &[String]) -> Option<&Engine> {
         self.preference
             .iter()
             .find(|p| placements.contains(p))

@@ -109,6 +109,6 @@ fn backend(
         location: loc.id.clone(),
         op,
         path: path.to_string(),
-        source,
+        source: Box::new(source),
     }
 }

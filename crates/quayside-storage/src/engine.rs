@@ -178,7 +178,10 @@ impl Engine {
                         location: self.id.clone(),
                         op: "copy",
                         path: from.to_string(),
-                        source: opendal::Error::new(ErrorKind::Unexpected, io.to_string()),
+                        source: Box::new(opendal::Error::new(
+                            ErrorKind::Unexpected,
+                            io.to_string(),
+                        )),
                     },
                 });
             }
@@ -236,7 +239,7 @@ impl Engine {
                 location: self.id.clone(),
                 op,
                 path: path.to_string(),
-                source,
+                source: Box::new(source),
             }
         }
     }

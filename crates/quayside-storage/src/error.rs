@@ -34,7 +34,7 @@ pub enum StorageError {
         op: &'static str,
         path: String,
         #[source]
-        source: opendal::Error,
+        source: Box<opendal::Error>,
     },
 }
 
