@@ -1,1 +1,16 @@
-//! quayside-meta
+//! quayside-meta: Quay's metadata database (PostgreSQL or SQLite), schema and migrations.
+//!
+//! quayside shares its database with Red Hat Quay, so the schema is Quay's, pinned at
+//! Alembic revision [`ALEMBIC_REVISION`]. quayside-only state lives exclusively in
+//! tables prefixed `quayside_`.
+
+mod accounts;
+mod db;
+mod error;
+pub mod schema;
+
+pub use db::{sqlite_file, Backend, ConnectOptions, Db, MigrateOutcome, Pool, SchemaState};
+pub use error::MetaError;
+
+/// Quay Alembic revision whose schema quayside reads and writes.
+pub const ALEMBIC_REVISION: &str = "9fa37f66a9b6";
