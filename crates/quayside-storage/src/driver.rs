@@ -65,6 +65,32 @@ pub(crate) fn build_operator(loc: &LocationConfig) -> Result<(DriverKind, Operat
     }
 }
 
+/// Checks a location's configuration and reachability without writing
+/// anything (opening a LocalStorage operator would create its directory).
+pub fn check_location(loc: &LocationConfig) -> Result<(), StorageError> {
+    match loc.driver.as_str() {
+        "LocalStorage" => {
+            let path = required_str(loc, "storage_path")?;
+            reject_unexpected(loc, &["storage_path"])?;
+            let abs = std::path::absolute(path).map_err(|e| StorageError::InvalidParam {
+                location: loc.id.clone(),
+                param: "storage_path".into(),
+                problem: format!("is not a usable path: {e}"),
+            })?;
+            match abs.ancestors().find(|a| a.exists()) {
+                Some(a) if a.is_dir() => Ok(()),
+                _ => Err(StorageError::InvalidParam {
+                    location: loc.id.clone(),
+                    param: "storage_path".into(),
+                    problem: format!("{} is not a directory and cannot be created", abs.display()),
+                }),
+            }
+        }
+        // Everything else: the same refusals as opening it.
+        _ => build_operator(loc).map(|_| ()),
+    }
+}
+
 pub(crate) fn memory_operator() -> Operator {
     // The memory service has no configuration that can fail.
     Operator::new(opendal::services::Memory::default())

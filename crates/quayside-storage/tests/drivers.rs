@@ -117,3 +117,35 @@ fn preference_orders_locations() {
         Err(StorageError::NoLocations)
     ));
 }
+
+#[test]
+fn checking_a_location_writes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let target = dir.path().join("not/yet/there");
+    let loc = local("local_us", json!({"storage_path": target.to_str()}));
+    quayside_storage::driver::check_location(&loc).expect("creatable path is fine");
+    assert!(
+        !target.exists(),
+        "check_location must not create the directory"
+    );
+
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"x").expect("write");
+    let loc = local(
+        "local_us",
+        json!({"storage_path": file.join("sub").to_str()}),
+    );
+    let err = quayside_storage::driver::check_location(&loc).expect_err("under a file");
+    assert!(err.to_string().contains("cannot be created"), "{err}");
+
+    let err = quayside_storage::driver::check_location(&LocationConfig {
+        id: "x".into(),
+        driver: "FloppyStorage".into(),
+        params: Default::default(),
+    })
+    .expect_err("unknown driver");
+    assert_eq!(
+        err.to_string(),
+        "FloppyStorage is not a valid storage type."
+    );
+}
