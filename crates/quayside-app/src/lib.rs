@@ -1,1 +1,90 @@
-//! quayside-app
+//! The quayside HTTP application: shared state, the router, the server loop
+//! with graceful shutdown, the start-up checks that need the network, and the
+//! embedded default (`bootstrap`).
+//!
+//! Nothing below this crate knows about HTTP; the binary only parses the
+//! command line and calls in here.
+
+pub mod bootstrap;
+pub mod checks;
+pub mod health;
+pub mod redis_client;
+pub mod server;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use quayside_meta::Db;
+use quayside_storage::DistributedStorage;
+
+pub use redis_client::RedisTarget;
+
+/// What the HTTP layer needs from the configuration, resolved once at start.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// `SERVER_HOSTNAME`: the public host\[:port\] clients use.
+    pub server_hostname: String,
+    /// `REGISTRY_STATE: readonly`.
+    pub read_only: bool,
+    /// Directory whose volume the disk-space check watches.
+    pub work_dir: PathBuf,
+    /// `DISKSPACE_HEALTH_THRESHOLD` (fraction of free space).
+    pub disk_threshold: f64,
+    /// `DISKSPACE_HEALTH_WARNING_THRESHOLD`.
+    pub disk_warning_threshold: f64,
+}
+
+/// Shared, cheaply cloned state handed to every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub db: Db,
+    pub storage: Arc<DistributedStorage>,
+    /// `BUILDLOGS_REDIS`, when configured (the embedded default has none).
+    pub redis: Option<RedisTarget>,
+    /// Outbound HTTP (internal pings now; Clair, upstreams later).
+    pub http: reqwest::Client,
+    local_addr: Arc<OnceLock<SocketAddr>>,
+}
+
+impl AppState {
+    pub fn new(
+        settings: Settings,
+        db: Db,
+        storage: DistributedStorage,
+        redis: Option<RedisTarget>,
+    ) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(5))
+            .build()
+            .unwrap_or_default();
+        AppState {
+            settings: Arc::new(settings),
+            db,
+            storage: Arc::new(storage),
+            redis,
+            http,
+            local_addr: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// The address the listener is bound to, once serving.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.local_addr.get().copied()
+    }
+}
+
+/// The full router.
+pub fn router(state: AppState) -> axum::Router {
+    use axum::routing::get;
+    axum::Router::new()
+        .route("/health", get(health::instance))
+        .route("/health/instance", get(health::instance))
+        .route("/health/endtoend", get(health::endtoend))
+        .route("/status", get(health::endtoend))
+        .route("/health/warning", get(health::warning))
+        .route("/_internal_ping", get(health::internal_ping))
+        .route("/v1/_internal_ping", get(health::internal_ping))
+        .with_state(state)
+}

@@ -1,1 +1,240 @@
-fn main() {}
+//! The `quayside` binary: parses the command line and hands over to
+//! `quayside-app`. Every role (server, migrations, config checks) is one
+//! subcommand of one binary, as every Quay role runs from one image.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use quayside_app::bootstrap::{self, Resolved, Source};
+use quayside_app::checks;
+use quayside_config::{EnvOverrides, ValidationFailure};
+use quayside_meta::{Db, MigrateOutcome, SchemaState, ALEMBIC_REVISION};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "quayside",
+    version,
+    about = "A container registry that is a drop-in replacement for Red Hat Quay"
+)]
+struct Cli {
+    /// Quay config directory holding config.yaml (Quay's /conf/stack). Without
+    /// it, ./conf/stack is used when it has a config.yaml, else the embedded default.
+    #[arg(long, global = true, env = "QUAYSIDE_CONFIG_DIR")]
+    config_dir: Option<PathBuf>,
+
+    /// Data directory of the embedded default (SQLite database, blobs, secrets).
+    #[arg(long, global = true, env = "QUAYSIDE_DATA_DIR", default_value = bootstrap::DEFAULT_DATA_DIR)]
+    data_dir: PathBuf,
+
+    /// Address to listen on. For the embedded default it also sets SERVER_HOSTNAME.
+    #[arg(long, global = true, env = "QUAYSIDE_LISTEN")]
+    listen: Option<String>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the registry and API server (migrates the database first).
+    Serve {
+        /// Do not migrate; refuse to start unless the schema is already current
+        /// (Quay's registry-nomigrate).
+        #[arg(long)]
+        no_migrate: bool,
+    },
+    /// Bring the database schema to Quay's pinned Alembic revision.
+    Migrate,
+    /// Configuration commands.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Print the version and the Quay schema revision.
+    Version,
+}
+
+#[derive(Subcommand, Debug)]
+enum ConfigCommand {
+    /// Run every configuration check and print all failures.
+    Check,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("QUAYSIDE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let json = std::env::var("JSONLOG").is_ok_and(|v| v.eq_ignore_ascii_case("true"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match &cli.command {
+        Command::Version => {
+            println!("quayside {}", env!("CARGO_PKG_VERSION"));
+            println!("quay schema revision {ALEMBIC_REVISION}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Config {
+            command: ConfigCommand::Check,
+        } => {
+            let (resolved, _) = resolve(&cli)?;
+            let failures = checks::check_all(&resolved).await;
+            if failures.is_empty() {
+                println!("Configuration is valid.");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                report(&failures);
+                Ok(ExitCode::FAILURE)
+            }
+        }
+        Command::Migrate => {
+            let (resolved, _) = resolve(&cli)?;
+            let db = connect(&resolved).await?;
+            let outcome = db.migrate().await?;
+            match outcome {
+                MigrateOutcome::Created => {
+                    println!("created Quay schema at revision {ALEMBIC_REVISION}")
+                }
+                MigrateOutcome::AlreadyAtHead => {
+                    println!("schema already at revision {ALEMBIC_REVISION}")
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve { no_migrate } => serve(&cli, *no_migrate).await,
+    }
+}
+
+fn resolve(cli: &Cli) -> anyhow::Result<(Resolved, std::net::SocketAddr)> {
+    let source = bootstrap::choose_source(cli.config_dir.as_deref(), &cli.data_dir);
+    let env = EnvOverrides::from_process_env();
+    match source {
+        Source::Embedded(_) => {
+            let listen = cli.listen.as_deref().unwrap_or(bootstrap::DEFAULT_LISTEN);
+            let (addr, hostname) = bootstrap::parse_listen(listen)?;
+            Ok((bootstrap::resolve(&source, &hostname, &env)?, addr))
+        }
+        Source::ConfigDir(_) => {
+            let resolved = bootstrap::resolve(&source, "", &env)?;
+            let addr = bootstrap::listen_for_config(&resolved.config, cli.listen.as_deref())?;
+            Ok((resolved, addr))
+        }
+    }
+}
+
+async fn connect(resolved: &Resolved) -> anyhow::Result<Db> {
+    let config = &resolved.config;
+    Ok(Db::connect(&config.db_uri, &checks::connect_options(config)).await?)
+}
+
+fn report(failures: &[ValidationFailure]) {
+    eprintln!("{}", quayside_config::render_table(failures));
+    eprintln!(
+        "{} configuration problem{} found.",
+        failures.len(),
+        if failures.len() == 1 { "" } else { "s" }
+    );
+}
+
+async fn serve(cli: &Cli, no_migrate: bool) -> anyhow::Result<ExitCode> {
+    let (resolved, addr) = resolve(cli)?;
+    match &resolved.source {
+        Source::Embedded(dir) => {
+            tracing::info!(data_dir = %dir.display(), "running on the embedded default")
+        }
+        Source::ConfigDir(dir) => {
+            tracing::info!(config_dir = %dir.display(), "using Quay config directory")
+        }
+    }
+    let failures = checks::check_all(&resolved).await;
+    if !failures.is_empty() {
+        report(&failures);
+        eprintln!("quayside will not start until the configuration is fixed.");
+        return Ok(ExitCode::FAILURE);
+    }
+    let config = &resolved.config;
+    let db = connect(&resolved).await?;
+    if no_migrate {
+        match db.schema_state().await? {
+            SchemaState::AtHead => {}
+            other => anyhow::bail!(
+                "--no-migrate: the database schema is not at Quay revision {ALEMBIC_REVISION} ({other:?}); run `quayside migrate` first"
+            ),
+        }
+    } else {
+        match db.migrate().await? {
+            MigrateOutcome::Created => {
+                tracing::info!("created Quay schema at revision {ALEMBIC_REVISION}")
+            }
+            MigrateOutcome::AlreadyAtHead => {
+                tracing::info!("database schema already at Quay revision {ALEMBIC_REVISION}")
+            }
+        }
+    }
+    let location_ids: Vec<String> = config.distributed_storage_config.keys().cloned().collect();
+    db.sync_storage_locations(&location_ids).await?;
+    let storage = quayside_storage::DistributedStorage::open(
+        &checks::storage_locations(config),
+        &config.distributed_storage_preference,
+    )?;
+    let redis = checks::redis_targets(config)
+        .into_iter()
+        .next()
+        .transpose()?;
+    let settings = quayside_app::Settings {
+        server_hostname: config.server_hostname.clone(),
+        read_only: config.is_readonly(),
+        work_dir: resolved.work_dir.clone(),
+        disk_threshold: config
+            .get("DISKSPACE_HEALTH_THRESHOLD")
+            .and_then(|v| v.as_f64())
+            .unwrap_or(0.01),
+        disk_warning_threshold: config
+            .get("DISKSPACE_HEALTH_WARNING_THRESHOLD")
+            .and_then(|v| v.as_f64())
+            .unwrap_or(0.1),
+    };
+    if config.feature("USER_INITIALIZE") && db.count_users().await? == 0 {
+        tracing::info!(
+            "no users yet: create the first one with curl -X POST {}://{}/api/v1/user/initialize -H 'Content-Type: application/json' -d '{{\"username\": \"quayadmin\", \"password\": \"<at least 8 characters>\", \"email\": \"quayadmin@example.com\", \"access_token\": true}}'",
+            config.preferred_url_scheme,
+            config.server_hostname
+        );
+    }
+    let listener = quayside_app::server::bind(addr).await?;
+    let state = quayside_app::AppState::new(settings, db, storage, redis);
+    quayside_app::server::serve(listener, state, quayside_app::server::shutdown_signal()).await?;
+    Ok(ExitCode::SUCCESS)
+}

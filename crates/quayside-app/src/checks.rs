@@ -1,0 +1,163 @@
+//! Start-up checks that need the network: the parts of Quay's config-tool
+//! `--mode online` that dial the database, Redis and storage. The static
+//! checks live in `quayside-config`; `config check` and `serve` run both and
+//! print every failure at once.
+
+use std::time::Duration;
+
+use quayside_config::{Config, ValidationFailure};
+use quayside_meta::{Backend, ConnectOptions, Db, SchemaState};
+use quayside_storage::LocationConfig;
+
+use crate::redis_client::RedisTarget;
+
+fn failure(group: &str, message: impl Into<String>) -> ValidationFailure {
+    ValidationFailure {
+        field_group: group.to_string(),
+        message: message.into(),
+    }
+}
+
+/// Database connection options from `DB_CONNECTION_ARGS` (Quay's 10 s
+/// connect timeout unless `connect_timeout` says otherwise).
+pub fn connect_options(config: &Config) -> ConnectOptions {
+    let timeout = config
+        .db_connection_args
+        .get("connect_timeout")
+        .and_then(|v| {
+            v.as_u64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        })
+        .unwrap_or(10);
+    ConnectOptions {
+        connect_timeout: Duration::from_secs(timeout),
+        args: config.db_connection_args.clone(),
+        ..ConnectOptions::default()
+    }
+}
+
+/// Storage locations as the storage layer wants them.
+pub fn storage_locations(config: &Config) -> Vec<LocationConfig> {
+    config
+        .distributed_storage_config
+        .iter()
+        .map(|(id, loc)| LocationConfig {
+            id: id.clone(),
+            driver: loc.driver.clone(),
+            params: loc.params.clone(),
+        })
+        .collect()
+}
+
+/// The Redis targets the configuration names explicitly.
+pub fn redis_targets(config: &Config) -> Vec<Result<RedisTarget, crate::redis_client::RedisError>> {
+    let mut out = Vec::new();
+    for (key, cfg) in [
+        ("BUILDLOGS_REDIS", &config.buildlogs_redis),
+        ("USER_EVENTS_REDIS", &config.user_events_redis),
+    ] {
+        if config.is_set(key) {
+            out.push(RedisTarget::from_config(key, &cfg.params));
+        }
+    }
+    out
+}
+
+/// Runs the online checks. Static failures in the same groups are assumed to
+/// have been reported already, so a group whose static check failed is not
+/// dialled again.
+pub async fn online(config: &Config, skip_groups: &[String]) -> Vec<ValidationFailure> {
+    let skip = |g: &str| skip_groups.iter().any(|s| s == g);
+    let mut out = Vec::new();
+
+    if !skip("Database") {
+        out.extend(check_database(config).await);
+    }
+    if !skip("Redis") {
+        for target in redis_targets(config) {
+            match target {
+                Ok(t) => {
+                    if let Err(e) = t.check().await {
+                        out.push(failure("Redis", e.to_string()));
+                    }
+                }
+                Err(e) => out.push(failure("Redis", e.to_string())),
+            }
+        }
+    }
+    if !skip("DistributedStorage") {
+        for loc in storage_locations(config) {
+            // Reachability only: config check writes nothing.
+            if let Err(e) = quayside_storage::driver::check_location(&loc) {
+                out.push(failure("DistributedStorage", e.to_string()));
+            }
+        }
+    }
+    out
+}
+
+async fn check_database(config: &Config) -> Vec<ValidationFailure> {
+    // Checking writes nothing: a SQLite file that does not exist yet is fine
+    // when a directory exists where it (or its parent) will be created.
+    if let Some(file) = quayside_meta::sqlite_file(&config.db_uri) {
+        if !file.exists() {
+            let abs = std::path::absolute(&file).unwrap_or(file.clone());
+            let ancestor = abs.ancestors().skip(1).find(|a| a.exists());
+            return match ancestor {
+                Some(a) if a.is_dir() => Vec::new(),
+                _ => vec![failure(
+                    "Database",
+                    format!(
+                        "Could not connect to database. Error: {} cannot be created",
+                        file.display()
+                    ),
+                )],
+            };
+        }
+    }
+    let opts = ConnectOptions {
+        create_sqlite_if_missing: false,
+        ..connect_options(config)
+    };
+    let db = match Db::connect(&config.db_uri, &opts).await {
+        Ok(db) => db,
+        Err(e) => {
+            return vec![failure(
+                "Database",
+                format!("Could not connect to database. Error: {e}"),
+            )]
+        }
+    };
+    let mut out = Vec::new();
+    if db.backend() == Backend::Postgres {
+        match (db.has_pg_trgm().await, db.schema_state().await) {
+            // An empty database gets the extension from `migrate`.
+            (Ok(false), Ok(SchemaState::Empty)) => {}
+            (Ok(false), _) => out.push(failure(
+                "Database",
+                "if you are using a Postgres database, you must install the pg_trgm extension",
+            )),
+            (Ok(true), _) => {}
+            (Err(e), _) => out.push(failure(
+                "Database",
+                format!("Could not connect to database. Error: {e}"),
+            )),
+        }
+    }
+    out
+}
+
+/// Every check `config check` and `serve` run: the static ones from
+/// `quayside-config`, then the online ones for groups that passed statically.
+/// The embedded default runs without Redis, so Redis is only required of a
+/// Quay config directory (as Quay's config-tool requires it).
+pub async fn check_all(resolved: &crate::bootstrap::Resolved) -> Vec<ValidationFailure> {
+    let config = &resolved.config;
+    let mut failures = quayside_config::validate(config, &config.bundle);
+    if matches!(resolved.source, crate::bootstrap::Source::Embedded(_)) {
+        failures.retain(|f| f.field_group != "Redis");
+    }
+    let failed_groups: Vec<String> = failures.iter().map(|f| f.field_group.clone()).collect();
+    failures.extend(online(config, &failed_groups).await);
+    failures
+}
