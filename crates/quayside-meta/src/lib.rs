@@ -7,10 +7,14 @@
 mod accounts;
 mod db;
 mod error;
+pub mod identity;
+pub mod permissions;
+pub mod registry;
 pub mod schema;
 
 pub use db::{sqlite_file, Backend, ConnectOptions, Db, MigrateOutcome, Pool, SchemaState};
 pub use error::MetaError;
+pub use registry::CatalogScope;
 
 /// Quay Alembic revision whose schema quayside reads and writes.
 pub const ALEMBIC_REVISION: &str = "9fa37f66a9b6";

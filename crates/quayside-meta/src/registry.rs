@@ -1,0 +1,949 @@
+//! Queries behind the registry model (`quayside-domain`): repositories as the registry sees
+//! them, blob uploads, blobs, manifests and tags, on Quay's own tables.
+//!
+//! Rules kept here so Quay reads what we write:
+//! * tag lifetimes are milliseconds since the epoch; a tag is alive while `lifetime_end_ms`
+//!   is NULL or in the future; moving or deleting a tag ends the alive row, never deletes it;
+//! * `DateTime` columns hold naive UTC;
+//! * ids of Quay's `serial` columns are 32-bit, so they are bound and read as `i32`.
+//!
+//! Statements that must not interleave with a concurrent push run in one transaction that
+//! starts with `BEGIN IMMEDIATE` on SQLite (one writer at a time) and takes a transaction-scoped
+//! advisory lock on PostgreSQL (per repository for tags, per digest for blobs).
+
+use chrono::NaiveDateTime;
+
+use crate::{with_pool, Backend, Db, MetaError};
+
+/// Repository states (`repository.state`).
+pub const REPO_STATE_MARKED_FOR_DELETION: i32 = 3;
+
+/// A repository row with the names the registry needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistryRepo {
+    pub id: i32,
+    pub namespace_id: i32,
+    pub namespace: String,
+    pub name: String,
+    /// `visibility.name`: `public` or `private`.
+    pub visibility: String,
+    pub state: i32,
+    /// `repositorykind.name`: `image` or `application`.
+    pub kind: String,
+}
+
+/// An `imagestorage` row visible somewhere, with the names of the locations holding it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobRow {
+    pub storage_id: i32,
+    pub uuid: String,
+    pub content_checksum: String,
+    pub image_size: Option<i64>,
+    pub cas_path: bool,
+    pub locations: Vec<String>,
+}
+
+/// A `blobupload` row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobUploadRow {
+    pub id: i32,
+    pub repository_id: i32,
+    pub uuid: String,
+    pub byte_count: i64,
+    pub chunk_count: i32,
+    pub location_id: i32,
+    pub location: String,
+}
+
+/// A `manifest` row with its media type name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestRow {
+    pub id: i32,
+    pub digest: String,
+    pub media_type: String,
+    pub bytes: String,
+    pub artifact_type: Option<String>,
+}
+
+/// What a tag name resolves to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TagManifest {
+    Alive(ManifestRow),
+    /// No alive row, but the name has history (deleted or expired).
+    Expired,
+    Missing,
+}
+
+/// Everything needed to write a manifest and its links.
+#[derive(Debug, Clone)]
+pub struct NewManifest<'a> {
+    pub repository_id: i32,
+    pub digest: &'a str,
+    pub media_type: &'a str,
+    pub bytes: &'a str,
+    pub config_media_type: Option<&'a str>,
+    pub layers_compressed_size: Option<i64>,
+    pub subject: Option<&'a str>,
+    pub artifact_type: Option<&'a str>,
+    /// `imagestorage` ids for `manifestblob` rows.
+    pub blob_ids: &'a [i32],
+    /// `manifest` ids for `manifestchild` rows.
+    pub child_ids: &'a [i32],
+}
+
+/// What keeps a written manifest alive.
+#[derive(Debug, Clone)]
+pub enum TagTarget<'a> {
+    /// Point this (visible) tag at the manifest: the alive row, if it names another
+    /// manifest, ends now and a new row starts.
+    Tag(&'a str),
+    /// A hidden `$temp-…` tag, unless some tag already keeps the manifest alive at least as
+    /// long. `end_ms: None` = never expires (manifests with a subject).
+    Temporary { name: String, end_ms: Option<i64> },
+}
+
+/// The blob upload being committed.
+#[derive(Debug, Clone)]
+pub struct CommitBlob<'a> {
+    pub upload_id: i32,
+    pub repository_id: i32,
+    pub digest: &'a str,
+    pub size: i64,
+    pub location_id: i32,
+    pub now: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    /// Used when a new `imagestorage` row is created.
+    pub new_uuid: &'a str,
+}
+
+/// Which repositories the catalog may list (the caller decides visibility).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CatalogScope {
+    All,
+    Only(Vec<i32>),
+}
+
+/// One catalog entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogRow {
+    pub id: i32,
+    pub namespace: String,
+    pub name: String,
+}
+
+const REPO_LOCK_BASE: i64 = 0x5155_4159_0000_0000; // "QUAY" in the high bytes
+const BLOB_LOCK_BASE: i64 = 0x5155_4142_0000_0000;
+
+fn begin_sql(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "BEGIN IMMEDIATE",
+        Backend::Postgres => "BEGIN",
+    }
+}
+
+fn lock_sql(backend: Backend) -> Option<&'static str> {
+    match backend {
+        Backend::Postgres => Some("SELECT pg_advisory_xact_lock($1)"),
+        Backend::Sqlite => None,
+    }
+}
+
+/// A 32-bit lock key from a digest's hex, offset into the blob lock space.
+fn digest_lock_key(digest: &str) -> i64 {
+    let hex = digest.rsplit(':').next().unwrap_or_default();
+    let low = hex
+        .get(..8)
+        .and_then(|h| u32::from_str_radix(h, 16).ok())
+        .unwrap_or(0);
+    BLOB_LOCK_BASE | i64::from(low)
+}
+
+const ALIVE: &str = "(t.lifetime_end_ms IS NULL OR t.lifetime_end_ms > $NOW)";
+
+fn alive(now_param: &str) -> String {
+    ALIVE.replace("$NOW", now_param)
+}
+
+const MANIFEST_COLUMNS: &str =
+    "m.id, m.digest, mt.name, m.manifest_bytes, m.artifact_type FROM manifest m \
+     JOIN mediatype mt ON mt.id = m.media_type_id";
+
+type ManifestTuple = (i32, String, String, String, Option<String>);
+
+fn manifest_row(t: ManifestTuple) -> ManifestRow {
+    ManifestRow {
+        id: t.0,
+        digest: t.1,
+        media_type: t.2,
+        bytes: t.3,
+        artifact_type: t.4,
+    }
+}
+
+/// Ends the alive tag row `$id` named `$name`: at `$now`, or just after the latest end of
+/// the name's other rows so that `(repository, name, lifetime_end_ms)` stays unique.
+/// Returns the end used, or `None` when the row was no longer alive.
+macro_rules! end_tag_row {
+    ($tx:ident, $repo:expr, $name:expr, $id:expr, $now:expr) => {{
+        let latest: Option<i64> = sqlx::query_scalar(
+            "SELECT MAX(lifetime_end_ms) FROM tag WHERE repository_id = $1 AND name = $2 AND id <> $3",
+        )
+        .bind($repo)
+        .bind($name)
+        .bind($id)
+        .fetch_one(&mut *$tx)
+        .await?;
+        let end = match latest {
+            Some(l) if l >= $now => l + 1,
+            _ => $now,
+        };
+        let done = sqlx::query(
+            "UPDATE tag SET lifetime_end_ms = $1 WHERE id = $2 \
+             AND (lifetime_end_ms IS NULL OR lifetime_end_ms > $3)",
+        )
+        .bind(end)
+        .bind($id)
+        .bind($now)
+        .execute(&mut *$tx)
+        .await?
+        .rows_affected();
+        if done == 1 {
+            Some(end)
+        } else {
+            None
+        }
+    }};
+}
+
+impl Db {
+    /// The repository `namespace/name`, unless it is marked for deletion.
+    pub async fn registry_repository(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<RegistryRepo>, MetaError> {
+        const SQL: &str = r#"SELECT r.id, r.namespace_user_id, u.username, r.name, v.name, r.state, k.name
+            FROM repository r
+            JOIN "user" u ON u.id = r.namespace_user_id
+            JOIN visibility v ON v.id = r.visibility_id
+            JOIN repositorykind k ON k.id = r.kind_id
+            WHERE u.username = $1 AND r.name = $2 AND r.state <> $3"#;
+        let row: Option<(i32, i32, String, String, String, i32, String)> = with_pool!(self, pool => {
+            sqlx::query_as(SQL)
+                .bind(namespace)
+                .bind(name)
+                .bind(REPO_STATE_MARKED_FOR_DELETION)
+                .fetch_optional(pool)
+                .await
+        })?;
+        Ok(row.map(|r| RegistryRepo {
+            id: r.0,
+            namespace_id: r.1,
+            namespace: r.2,
+            name: r.3,
+            visibility: r.4,
+            state: r.5,
+            kind: r.6,
+        }))
+    }
+
+    /// Id of the `imagestoragelocation` named `name`, creating the row if missing (Quay's
+    /// boot step creates it too).
+    pub async fn storage_location_id(&self, name: &str) -> Result<i32, MetaError> {
+        const FIND: &str = "SELECT id FROM imagestoragelocation WHERE name = $1";
+        let found: Option<i32> = with_pool!(self, pool => {
+            sqlx::query_scalar(FIND).bind(name).fetch_optional(pool).await
+        })?;
+        if let Some(id) = found {
+            return Ok(id);
+        }
+        self.sync_storage_locations(&[name.to_string()]).await?;
+        let id: i32 = with_pool!(self, pool => {
+            sqlx::query_scalar(FIND).bind(name).fetch_one(pool).await
+        })?;
+        Ok(id)
+    }
+
+    async fn blob_locations(&self, storage_id: i32) -> Result<Vec<String>, MetaError> {
+        const SQL: &str = "SELECT l.name FROM imagestorageplacement p \
+            JOIN imagestoragelocation l ON l.id = p.location_id WHERE p.storage_id = $1 ORDER BY l.name";
+        let names: Vec<String> = with_pool!(self, pool => {
+            sqlx::query_scalar(SQL).bind(storage_id).fetch_all(pool).await
+        })?;
+        Ok(names)
+    }
+
+    async fn finish_blob(
+        &self,
+        row: Option<(i32, String, String, Option<i64>, bool)>,
+    ) -> Result<Option<BlobRow>, MetaError> {
+        let Some((storage_id, uuid, content_checksum, image_size, cas_path)) = row else {
+            return Ok(None);
+        };
+        let locations = self.blob_locations(storage_id).await?;
+        Ok(Some(BlobRow {
+            storage_id,
+            uuid,
+            content_checksum,
+            image_size,
+            cas_path,
+            locations,
+        }))
+    }
+
+    /// The blob with `digest` as the repository sees it: linked by a `manifestblob` row of the
+    /// repository or by an `uploadedblob` row of the repository that has not expired at `now`,
+    /// and placed in at least one location.
+    pub async fn repository_blob(
+        &self,
+        repository_id: i32,
+        digest: &str,
+        now: NaiveDateTime,
+    ) -> Result<Option<BlobRow>, MetaError> {
+        const SQL: &str = "SELECT s.id, s.uuid, s.content_checksum, s.image_size, s.cas_path \
+            FROM imagestorage s WHERE s.content_checksum = $1 AND ( \
+              EXISTS (SELECT 1 FROM uploadedblob u WHERE u.blob_id = s.id \
+                      AND u.repository_id = $2 AND u.expires_at > $3) \
+              OR EXISTS (SELECT 1 FROM manifestblob mb WHERE mb.blob_id = s.id \
+                      AND mb.repository_id = $2)) \
+            AND EXISTS (SELECT 1 FROM imagestorageplacement p WHERE p.storage_id = s.id) \
+            ORDER BY s.id LIMIT 1";
+        let row = with_pool!(self, pool => {
+            sqlx::query_as(SQL)
+                .bind(digest)
+                .bind(repository_id)
+                .bind(now)
+                .fetch_optional(pool)
+                .await
+        })?;
+        self.finish_blob(row).await
+    }
+
+    /// Any placed blob with `digest`, whatever repository links it (Quay's shared blobs, such
+    /// as the special empty layer).
+    pub async fn shared_blob(&self, digest: &str) -> Result<Option<BlobRow>, MetaError> {
+        const SQL: &str = "SELECT s.id, s.uuid, s.content_checksum, s.image_size, s.cas_path \
+            FROM imagestorage s WHERE s.content_checksum = $1 \
+            AND EXISTS (SELECT 1 FROM imagestorageplacement p WHERE p.storage_id = s.id) \
+            ORDER BY s.id LIMIT 1";
+        let row = with_pool!(self, pool => {
+            sqlx::query_as(SQL).bind(digest).fetch_optional(pool).await
+        })?;
+        self.finish_blob(row).await
+    }
+
+    /// Links an existing blob into a repository until `expires_at` (`uploadedblob`), unless
+    /// the repository is marked for deletion. Returns whether a link was written.
+    pub async fn link_uploaded_blob(
+        &self,
+        repository_id: i32,
+        storage_id: i32,
+        now: NaiveDateTime,
+        expires_at: NaiveDateTime,
+    ) -> Result<bool, MetaError> {
+        const SQL: &str =
+            "INSERT INTO uploadedblob (repository_id, blob_id, uploaded_at, expires_at) \
+            SELECT $1, $2, $3, $4 WHERE EXISTS \
+            (SELECT 1 FROM repository WHERE id = $1 AND state <> $5)";
+        let n = with_pool!(self, pool => {
+            sqlx::query(SQL)
+                .bind(repository_id)
+                .bind(storage_id)
+                .bind(now)
+                .bind(expires_at)
+                .bind(REPO_STATE_MARKED_FOR_DELETION)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(n == 1)
+    }
+
+    /// Records a new blob upload (`blobupload`), empty so far.
+    pub async fn create_blob_upload(
+        &self,
+        repository_id: i32,
+        uuid: &str,
+        location_id: i32,
+        now: NaiveDateTime,
+    ) -> Result<(), MetaError> {
+        const SQL: &str = "INSERT INTO blobupload (repository_id, uuid, byte_count, sha_state, \
+            location_id, storage_metadata, chunk_count, uncompressed_byte_count, created) \
+            VALUES ($1, $2, 0, NULL, $3, '{}', 0, NULL, $4)";
+        with_pool!(self, pool => {
+            sqlx::query(SQL)
+                .bind(repository_id)
+                .bind(uuid)
+                .bind(location_id)
+                .bind(now)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// The upload `uuid` of a repository.
+    pub async fn blob_upload(
+        &self,
+        repository_id: i32,
+        uuid: &str,
+    ) -> Result<Option<BlobUploadRow>, MetaError> {
+        const SQL: &str = "SELECT b.id, b.repository_id, b.uuid, b.byte_count, b.chunk_count, \
+            b.location_id, l.name FROM blobupload b \
+            JOIN imagestoragelocation l ON l.id = b.location_id \
+            WHERE b.repository_id = $1 AND b.uuid = $2";
+        let row: Option<(i32, i32, String, i64, i32, i32, String)> = with_pool!(self, pool => {
+            sqlx::query_as(SQL).bind(repository_id).bind(uuid).fetch_optional(pool).await
+        })?;
+        Ok(row.map(|r| BlobUploadRow {
+            id: r.0,
+            repository_id: r.1,
+            uuid: r.2,
+            byte_count: r.3,
+            chunk_count: r.4,
+            location_id: r.5,
+            location: r.6,
+        }))
+    }
+
+    /// Records an appended chunk: `byte_count` moves from `from` to `to` (only if it is still
+    /// `from`; returns false otherwise), `chunk_count` grows by one, and the uncompressed size
+    /// becomes unknown.
+    pub async fn advance_blob_upload(
+        &self,
+        upload_id: i32,
+        from: i64,
+        to: i64,
+    ) -> Result<bool, MetaError> {
+        const SQL: &str = "UPDATE blobupload SET byte_count = $1, chunk_count = chunk_count + 1, \
+            uncompressed_byte_count = NULL WHERE id = $2 AND byte_count = $3";
+        let n = with_pool!(self, pool => {
+            sqlx::query(SQL).bind(to).bind(upload_id).bind(from).execute(pool).await.map(|r| r.rows_affected())
+        })?;
+        Ok(n == 1)
+    }
+
+    /// Deletes an upload row; returns whether it existed.
+    pub async fn delete_blob_upload(&self, upload_id: i32) -> Result<bool, MetaError> {
+        let n = with_pool!(self, pool => {
+            sqlx::query("DELETE FROM blobupload WHERE id = $1")
+                .bind(upload_id)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(n == 1)
+    }
+
+    /// Turns a finished upload into a blob in one transaction: reuse the oldest `imagestorage`
+    /// row with this checksum (filling a missing size) or create one (`cas_path`, not
+    /// uploading), ensure the placement, link it to the repository (`uploadedblob`) and delete
+    /// the upload row. Returns `None` (and writes nothing) if the upload row is gone.
+    pub async fn commit_blob_upload(&self, c: &CommitBlob<'_>) -> Result<Option<i32>, MetaError> {
+        let backend = self.backend();
+        let storage_id: Option<i32> = with_pool!(self, pool => {
+            let mut tx = pool.begin_with(begin_sql(backend)).await?;
+            if let Some(lock) = lock_sql(backend) {
+                sqlx::query(lock).bind(digest_lock_key(c.digest)).execute(&mut *tx).await?;
+            }
+            let gone = sqlx::query("DELETE FROM blobupload WHERE id = $1")
+                .bind(c.upload_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 0;
+            if gone {
+                tx.rollback().await?;
+                None
+            } else {
+                let existing: Option<(i32, Option<i64>)> = sqlx::query_as(
+                    "SELECT id, image_size FROM imagestorage WHERE content_checksum = $1 \
+                     ORDER BY id LIMIT 1",
+                )
+                .bind(c.digest)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let storage_id = match existing {
+                    Some((id, size)) => {
+                        if size.is_none() {
+                            sqlx::query("UPDATE imagestorage SET image_size = $1 WHERE id = $2")
+                                .bind(c.size)
+                                .bind(id)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                        id
+                    }
+                    None => {
+                        sqlx::query_scalar(
+                            "INSERT INTO imagestorage (uuid, image_size, uncompressed_size, \
+                             uploading, cas_path, content_checksum) \
+                             VALUES ($1, $2, NULL, $3, $4, $5) RETURNING id",
+                        )
+                        .bind(c.new_uuid)
+                        .bind(c.size)
+                        .bind(false)
+                        .bind(true)
+                        .bind(c.digest)
+                        .fetch_one(&mut *tx)
+                        .await?
+                    }
+                };
+                sqlx::query(
+                    "INSERT INTO imagestorageplacement (storage_id, location_id) VALUES ($1, $2) \
+                     ON CONFLICT (storage_id, location_id) DO NOTHING",
+                )
+                .bind(storage_id)
+                .bind(c.location_id)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO uploadedblob (repository_id, blob_id, uploaded_at, expires_at) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(c.repository_id)
+                .bind(storage_id)
+                .bind(c.now)
+                .bind(c.expires_at)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Some(storage_id)
+            }
+        });
+        Ok(storage_id)
+    }
+
+    /// The blob row `storage_id` with its locations.
+    pub async fn blob_by_id(&self, storage_id: i32) -> Result<Option<BlobRow>, MetaError> {
+        const SQL: &str = "SELECT s.id, s.uuid, s.content_checksum, s.image_size, s.cas_path \
+            FROM imagestorage s WHERE s.id = $1";
+        let row = with_pool!(self, pool => {
+            sqlx::query_as(SQL).bind(storage_id).fetch_optional(pool).await
+        })?;
+        self.finish_blob(row).await
+    }
+
+    /// The manifest an alive, visible tag points at; `Expired` when the name only has
+    /// history.
+    pub async fn manifest_for_tag(
+        &self,
+        repository_id: i32,
+        tag: &str,
+        now_ms: i64,
+    ) -> Result<TagManifest, MetaError> {
+        let sql = format!(
+            "SELECT {MANIFEST_COLUMNS} JOIN tag t ON t.manifest_id = m.id \
+             WHERE t.repository_id = $1 AND t.name = $2 AND t.hidden = $4 AND {} \
+             ORDER BY t.lifetime_start_ms DESC LIMIT 1",
+            alive("$3")
+        );
+        let found: Option<ManifestTuple> = with_pool!(self, pool => {
+            sqlx::query_as(&sql)
+                .bind(repository_id)
+                .bind(tag)
+                .bind(now_ms)
+                .bind(false)
+                .fetch_optional(pool)
+                .await
+        })?;
+        if let Some(t) = found {
+            return Ok(TagManifest::Alive(manifest_row(t)));
+        }
+        const HISTORY: &str = "SELECT COUNT(*) FROM tag WHERE repository_id = $1 AND name = $2 \
+            AND lifetime_end_ms IS NOT NULL AND lifetime_end_ms <= $3";
+        let past: i64 = with_pool!(self, pool => {
+            sqlx::query_scalar(HISTORY)
+                .bind(repository_id)
+                .bind(tag)
+                .bind(now_ms)
+                .fetch_one(pool)
+                .await
+        })?;
+        Ok(if past > 0 {
+            TagManifest::Expired
+        } else {
+            TagManifest::Missing
+        })
+    }
+
+    /// The manifest `digest` of a repository if it is reachable: pointed at by an alive tag
+    /// (hidden ones included) or a child of a manifest that is.
+    pub async fn reachable_manifest(
+        &self,
+        repository_id: i32,
+        digest: &str,
+        now_ms: i64,
+    ) -> Result<Option<ManifestRow>, MetaError> {
+        let sql = format!(
+            "SELECT {MANIFEST_COLUMNS} WHERE m.repository_id = $1 AND m.digest = $2 AND ( \
+               EXISTS (SELECT 1 FROM tag t WHERE t.manifest_id = m.id AND {alive}) \
+               OR EXISTS (SELECT 1 FROM manifestchild c JOIN tag t ON t.manifest_id = c.manifest_id \
+                          WHERE c.child_manifest_id = m.id AND {alive}))",
+            alive = alive("$3")
+        );
+        let found: Option<ManifestTuple> = with_pool!(self, pool => {
+            sqlx::query_as(&sql)
+                .bind(repository_id)
+                .bind(digest)
+                .bind(now_ms)
+                .fetch_optional(pool)
+                .await
+        })?;
+        Ok(found.map(manifest_row))
+    }
+
+    /// The manifest row `digest` of a repository, alive or not.
+    pub async fn manifest_row(
+        &self,
+        repository_id: i32,
+        digest: &str,
+    ) -> Result<Option<ManifestRow>, MetaError> {
+        let sql = format!("SELECT {MANIFEST_COLUMNS} WHERE m.repository_id = $1 AND m.digest = $2");
+        let found: Option<ManifestTuple> = with_pool!(self, pool => {
+            sqlx::query_as(&sql)
+                .bind(repository_id)
+                .bind(digest)
+                .fetch_optional(pool)
+                .await
+        })?;
+        Ok(found.map(manifest_row))
+    }
+
+    /// Writes a manifest (or finds the existing row for the same digest), its `manifestblob`
+    /// and `manifestchild` rows, and the tag that keeps it alive, in one transaction
+    /// serialised per repository. Idempotent. Returns the manifest id.
+    pub async fn put_manifest(
+        &self,
+        m: &NewManifest<'_>,
+        target: &TagTarget<'_>,
+        now_ms: i64,
+    ) -> Result<i32, MetaError> {
+        let backend = self.backend();
+        let id: i32 = with_pool!(self, pool => {
+            let mut tx = pool.begin_with(begin_sql(backend)).await?;
+            if let Some(lock) = lock_sql(backend) {
+                sqlx::query(lock)
+                    .bind(REPO_LOCK_BASE | i64::from(m.repository_id))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let media_type_id: Option<i32> =
+                sqlx::query_scalar("SELECT id FROM mediatype WHERE name = $1")
+                    .bind(m.media_type)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let media_type_id = match media_type_id {
+                Some(id) => id,
+                None => {
+                    sqlx::query_scalar("INSERT INTO mediatype (name) VALUES ($1) RETURNING id")
+                        .bind(m.media_type)
+                        .fetch_one(&mut *tx)
+                        .await?
+                }
+            };
+            sqlx::query(
+                "INSERT INTO manifest (repository_id, digest, media_type_id, manifest_bytes, \
+                 config_media_type, layers_compressed_size, subject, subject_backfilled, \
+                 artifact_type, artifact_type_backfilled) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                 ON CONFLICT (repository_id, digest) DO NOTHING",
+            )
+            .bind(m.repository_id)
+            .bind(m.digest)
+            .bind(media_type_id)
+            .bind(m.bytes)
+            .bind(m.config_media_type)
+            .bind(m.layers_compressed_size)
+            .bind(m.subject)
+            .bind(true)
+            .bind(m.artifact_type)
+            .bind(true)
+            .execute(&mut *tx)
+            .await?;
+            let manifest_id: i32 = sqlx::query_scalar(
+                "SELECT id FROM manifest WHERE repository_id = $1 AND digest = $2",
+            )
+            .bind(m.repository_id)
+            .bind(m.digest)
+            .fetch_one(&mut *tx)
+            .await?;
+            for blob_id in m.blob_ids {
+                sqlx::query(
+                    "INSERT INTO manifestblob (repository_id, manifest_id, blob_id) \
+                     VALUES ($1, $2, $3) ON CONFLICT (manifest_id, blob_id) DO NOTHING",
+                )
+                .bind(m.repository_id)
+                .bind(manifest_id)
+                .bind(*blob_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            for child_id in m.child_ids {
+                sqlx::query(
+                    "INSERT INTO manifestchild (repository_id, manifest_id, child_manifest_id) \
+                     VALUES ($1, $2, $3) ON CONFLICT (manifest_id, child_manifest_id) DO NOTHING",
+                )
+                .bind(m.repository_id)
+                .bind(manifest_id)
+                .bind(*child_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            match target {
+                TagTarget::Tag(name) => {
+                    let current: Option<(i32, Option<i32>)> = sqlx::query_as(
+                        "SELECT t.id, t.manifest_id FROM tag t WHERE t.repository_id = $1 \
+                         AND t.name = $2 AND (t.lifetime_end_ms IS NULL OR t.lifetime_end_ms > $3) \
+                         ORDER BY t.lifetime_start_ms DESC LIMIT 1",
+                    )
+                    .bind(m.repository_id)
+                    .bind(*name)
+                    .bind(now_ms)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let start = match current {
+                        Some((_, Some(mid))) if mid == manifest_id => None,
+                        Some((tag_id, _)) => {
+                            let end = end_tag_row!(tx, m.repository_id, *name, tag_id, now_ms);
+                            Some(end.unwrap_or(now_ms))
+                        }
+                        None => Some(now_ms),
+                    };
+                    if let Some(start) = start {
+                        sqlx::query(
+                            "INSERT INTO tag (name, repository_id, manifest_id, lifetime_start_ms, \
+                             lifetime_end_ms, hidden, reversion, tag_kind_id, linked_tag_id, immutable) \
+                             VALUES ($1, $2, $3, $4, NULL, $5, $5, \
+                             (SELECT id FROM tagkind WHERE name = 'tag'), NULL, $5)",
+                        )
+                        .bind(*name)
+                        .bind(m.repository_id)
+                        .bind(manifest_id)
+                        .bind(start)
+                        .bind(false)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                }
+                TagTarget::Temporary { name, end_ms } => {
+                    let kept: i64 = match end_ms {
+                        Some(end) => {
+                            sqlx::query_scalar(
+                                "SELECT COUNT(*) FROM tag WHERE manifest_id = $1 \
+                                 AND (lifetime_end_ms IS NULL OR lifetime_end_ms >= $2)",
+                            )
+                            .bind(manifest_id)
+                            .bind(*end)
+                            .fetch_one(&mut *tx)
+                            .await?
+                        }
+                        None => {
+                            sqlx::query_scalar(
+                                "SELECT COUNT(*) FROM tag WHERE manifest_id = $1 \
+                                 AND lifetime_end_ms IS NULL",
+                            )
+                            .bind(manifest_id)
+                            .fetch_one(&mut *tx)
+                            .await?
+                        }
+                    };
+                    if kept == 0 {
+                        sqlx::query(
+                            "INSERT INTO tag (name, repository_id, manifest_id, lifetime_start_ms, \
+                             lifetime_end_ms, hidden, reversion, tag_kind_id, linked_tag_id, immutable) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, \
+                             (SELECT id FROM tagkind WHERE name = 'tag'), NULL, $7)",
+                        )
+                        .bind(name.as_str())
+                        .bind(m.repository_id)
+                        .bind(manifest_id)
+                        .bind(now_ms)
+                        .bind(*end_ms)
+                        .bind(true)
+                        .bind(false)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                }
+            }
+            tx.commit().await?;
+            manifest_id
+        });
+        Ok(id)
+    }
+
+    /// Ends the alive, visible tag `name`. Returns whether there was one.
+    pub async fn delete_tag(
+        &self,
+        repository_id: i32,
+        name: &str,
+        now_ms: i64,
+    ) -> Result<bool, MetaError> {
+        let backend = self.backend();
+        let ended = with_pool!(self, pool => {
+            let mut tx = pool.begin_with(begin_sql(backend)).await?;
+            if let Some(lock) = lock_sql(backend) {
+                sqlx::query(lock)
+                    .bind(REPO_LOCK_BASE | i64::from(repository_id))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let ids: Vec<i32> = sqlx::query_scalar(
+                "SELECT id FROM tag WHERE repository_id = $1 AND name = $2 AND hidden = $3 \
+                 AND (lifetime_end_ms IS NULL OR lifetime_end_ms > $4)",
+            )
+            .bind(repository_id)
+            .bind(name)
+            .bind(false)
+            .bind(now_ms)
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut ended = false;
+            for id in ids {
+                ended |= end_tag_row!(tx, repository_id, name, id, now_ms).is_some();
+            }
+            tx.commit().await?;
+            ended
+        });
+        Ok(ended)
+    }
+
+    /// Ends every alive, visible tag pointing at manifest `digest`. Returns whether any did.
+    pub async fn delete_tags_for_manifest(
+        &self,
+        repository_id: i32,
+        digest: &str,
+        now_ms: i64,
+    ) -> Result<bool, MetaError> {
+        let backend = self.backend();
+        let ended = with_pool!(self, pool => {
+            let mut tx = pool.begin_with(begin_sql(backend)).await?;
+            if let Some(lock) = lock_sql(backend) {
+                sqlx::query(lock)
+                    .bind(REPO_LOCK_BASE | i64::from(repository_id))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let tags: Vec<(i32, String)> = sqlx::query_as(
+                "SELECT t.id, t.name FROM tag t JOIN manifest m ON m.id = t.manifest_id \
+                 WHERE m.repository_id = $1 AND m.digest = $2 AND t.hidden = $3 \
+                 AND (t.lifetime_end_ms IS NULL OR t.lifetime_end_ms > $4)",
+            )
+            .bind(repository_id)
+            .bind(digest)
+            .bind(false)
+            .bind(now_ms)
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut ended = false;
+            for (id, name) in tags {
+                ended |= end_tag_row!(tx, repository_id, name.as_str(), id, now_ms).is_some();
+            }
+            tx.commit().await?;
+            ended
+        });
+        Ok(ended)
+    }
+
+    /// Names of alive, visible tags after `last` (exclusive), sorted, at most `limit`.
+    pub async fn alive_tag_names(
+        &self,
+        repository_id: i32,
+        now_ms: i64,
+        last: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<String>, MetaError> {
+        let after = if last.is_some() { "AND name > $5" } else { "" };
+        let sql = format!(
+            "SELECT DISTINCT name FROM tag WHERE repository_id = $1 AND hidden = $2 \
+             AND (lifetime_end_ms IS NULL OR lifetime_end_ms > $3) {after} \
+             ORDER BY name LIMIT $4"
+        );
+        let names: Vec<String> = with_pool!(self, pool => {
+            let mut q = sqlx::query_scalar(&sql)
+                .bind(repository_id)
+                .bind(false)
+                .bind(now_ms)
+                .bind(limit);
+            if let Some(last) = last {
+                q = q.bind(last);
+            }
+            q.fetch_all(pool).await
+        })?;
+        Ok(names)
+    }
+
+    /// Reachable manifests of a repository whose `subject` is `subject`, optionally only
+    /// those with `artifact_type`, oldest first.
+    pub async fn referrer_manifests(
+        &self,
+        repository_id: i32,
+        subject: &str,
+        artifact_type: Option<&str>,
+        now_ms: i64,
+    ) -> Result<Vec<ManifestRow>, MetaError> {
+        let filter = if artifact_type.is_some() {
+            "AND m.artifact_type = $4"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT {MANIFEST_COLUMNS} WHERE m.repository_id = $1 AND m.subject = $2 {filter} \
+             AND EXISTS (SELECT 1 FROM tag t WHERE t.manifest_id = m.id AND {}) ORDER BY m.id",
+            alive("$3")
+        );
+        let rows: Vec<ManifestTuple> = with_pool!(self, pool => {
+            let mut q = sqlx::query_as(&sql).bind(repository_id).bind(subject).bind(now_ms);
+            if let Some(at) = artifact_type {
+                q = q.bind(at);
+            }
+            q.fetch_all(pool).await
+        })?;
+        Ok(rows.into_iter().map(manifest_row).collect())
+    }
+
+    /// Repositories for `/v2/_catalog`, by id after `after_id`, at most `limit`; never
+    /// those marked for deletion.
+    pub async fn catalog_repositories(
+        &self,
+        scope: &CatalogScope,
+        after_id: Option<i32>,
+        limit: i64,
+    ) -> Result<Vec<CatalogRow>, MetaError> {
+        let mut sql = String::from(
+            r#"SELECT r.id, u.username, r.name FROM repository r
+               JOIN "user" u ON u.id = r.namespace_user_id
+               WHERE r.state <> $1 AND r.id > $2"#,
+        );
+        if let CatalogScope::Only(ids) = scope {
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            let placeholders: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 4)).collect();
+            sql.push_str(&format!(" AND r.id IN ({})", placeholders.join(", ")));
+        }
+        sql.push_str(" ORDER BY r.id LIMIT $3");
+        let rows: Vec<(i32, String, String)> = with_pool!(self, pool => {
+            let mut q = sqlx::query_as(&sql)
+                .bind(REPO_STATE_MARKED_FOR_DELETION)
+                .bind(after_id.unwrap_or(0))
+                .bind(limit);
+            if let CatalogScope::Only(ids) = scope {
+                for id in ids {
+                    q = q.bind(*id);
+                }
+            }
+            q.fetch_all(pool).await
+        })?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, namespace, name)| CatalogRow {
+                id,
+                namespace,
+                name,
+            })
+            .collect())
+    }
+}
