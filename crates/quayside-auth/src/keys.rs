@@ -1,0 +1,287 @@
+//! Instance service keys (Quay `boot.py` `setup_jwt_proxy`, `data/model/service_keys.py`,
+//! `util/security/instancekeys.py`).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::NaiveDateTime;
+use jsonwebtoken::{DecodingKey, EncodingKey};
+use quayside_meta::identity::{NewServiceKey, ServiceKeyRow};
+use quayside_meta::Db;
+use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey, LineEnding};
+use rsa::pkcs8::DecodePrivateKey;
+use rsa::traits::PublicKeyParts;
+use rsa::RsaPrivateKey;
+use sha2::{Digest, Sha256};
+
+use crate::{utc_now, AuthError, AuthSettings};
+
+/// `servicekey.metadata` Quay writes for the instance key (`json.dumps` form).
+pub const INSTANCE_KEY_METADATA: &str = r#"{"created_by": "CLI tool"}"#;
+/// Quay `EXPIRED_SERVICE_KEY_TTL_SEC` default.
+const EXPIRED_SERVICE_KEY_TTL_S: i64 = 604_800;
+/// Quay `UNAPPROVED_SERVICE_KEY_TTL_SEC` default.
+const UNAPPROVED_SERVICE_KEY_TTL_S: i64 = 86_400;
+const READ_ONLY_NO_KEY: &str = "No valid service key found for read-only registry.";
+
+/// Quay's `ServiceKeyApprovalType`, stored in `servicekeyapproval.approval_type` as the
+/// Python enum's `str()` (e.g. `ServiceKeyApprovalType.AUTOMATIC`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServiceKeyApprovalType {
+    Superuser,
+    KeyRotation,
+    Automatic,
+}
+
+impl ServiceKeyApprovalType {
+    pub fn stored(self) -> &'static str {
+        match self {
+            ServiceKeyApprovalType::Superuser => "ServiceKeyApprovalType.SUPERUSER",
+            ServiceKeyApprovalType::KeyRotation => "ServiceKeyApprovalType.KEY_ROTATION",
+            ServiceKeyApprovalType::Automatic => "ServiceKeyApprovalType.AUTOMATIC",
+        }
+    }
+}
+
+/// RFC 7638 thumbprint of an RSA public key given as base64url `e` and `n`.
+pub fn jwk_thumbprint(e_b64: &str, n_b64: &str) -> String {
+    let canonical = format!(r#"{{"e":"{e_b64}","kty":"RSA","n":"{n_b64}"}}"#);
+    URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
+}
+
+/// Quay's `get_audience()`: `<scheme>://<SERVER_HOSTNAME>`, adding `:443`/`:80` when the
+/// hostname carries no port.
+pub(crate) fn audience(settings: &AuthSettings) -> String {
+    let host = &settings.server_hostname;
+    if host.contains(':') {
+        format!("{}://{host}", settings.preferred_url_scheme)
+    } else {
+        let port = if settings.preferred_url_scheme == "https" {
+            "443"
+        } else {
+            "80"
+        };
+        format!("{}://{host}:{port}", settings.preferred_url_scheme)
+    }
+}
+
+/// The signing half of the instance key.
+pub(crate) struct LocalKey {
+    pub(crate) kid: String,
+    pub(crate) encoding: EncodingKey,
+}
+
+fn public_jwk(key: &RsaPrivateKey) -> (String, String, String) {
+    let n = URL_SAFE_NO_PAD.encode(key.n().to_bytes_be());
+    let e = URL_SAFE_NO_PAD.encode(key.e().to_bytes_be());
+    let kid = jwk_thumbprint(&e, &n);
+    (n, e, kid)
+}
+
+/// Normal boot: new RSA 2048 key, approved `servicekey` row, kid/PEM files (0600).
+pub(crate) async fn create_instance_key(
+    db: &Db,
+    settings: &AuthSettings,
+) -> Result<LocalKey, AuthError> {
+    let key = tokio::task::spawn_blocking(|| {
+        let mut rng = rsa::rand_core::OsRng;
+        RsaPrivateKey::new(&mut rng, 2048)
+    })
+    .await
+    .map_err(|e| AuthError::Key(format!("key generation task failed: {e}")))?
+    .map_err(|e| AuthError::Key(format!("RSA key generation failed: {e}")))?;
+    let (n, e, kid) = public_jwk(&key);
+    let jwk = serde_json::json!({"n": n, "e": e, "kty": "RSA", "kid": kid}).to_string();
+    let pem = key
+        .to_pkcs1_pem(LineEnding::LF)
+        .map_err(|e| AuthError::Key(format!("PEM encoding failed: {e}")))?;
+    let now = utc_now();
+    let expiration = now
+        + chrono::Duration::minutes(
+            i64::try_from(settings.instance_key_expiration_min).unwrap_or(i64::MAX / 120),
+        );
+    db.insert_approved_service_key(&NewServiceKey {
+        name: audience(settings),
+        kid: kid.clone(),
+        service: settings.service_name.clone(),
+        jwk,
+        metadata: INSTANCE_KEY_METADATA.to_owned(),
+        created_date: now,
+        expiration_date: Some(expiration),
+        approval_type: ServiceKeyApprovalType::Automatic.stored().to_owned(),
+        approval_notes: String::new(),
+        gc_expired_before: now - chrono::Duration::seconds(EXPIRED_SERVICE_KEY_TTL_S),
+        gc_unapproved_before: now - chrono::Duration::seconds(UNAPPROVED_SERVICE_KEY_TTL_S),
+    })
+    .await?;
+    write_secret_file(&settings.kid_path, kid.as_bytes())?;
+    write_secret_file(&settings.pem_path, pem.as_bytes())?;
+    let encoding = EncodingKey::from_rsa_pem(pem.as_bytes())
+        .map_err(|e| AuthError::Key(format!("instance key unusable for signing: {e}")))?;
+    tracing::info!(kid = %kid, service = %settings.service_name, "created instance service key");
+    Ok(LocalKey { kid, encoding })
+}
+
+/// Read-only boot: the kid file must name an existing, unexpired key and the PEM must load.
+pub(crate) async fn load_read_only_key(
+    db: &Db,
+    settings: &AuthSettings,
+) -> Result<LocalKey, AuthError> {
+    let fail = || AuthError::Key(READ_ONLY_NO_KEY.to_owned());
+    let kid = std::fs::read_to_string(&settings.kid_path).map_err(|e| {
+        tracing::error!(path = %settings.kid_path.display(), error = %e, "cannot read instance key id");
+        fail()
+    })?;
+    let kid = kid.trim().to_owned();
+    let row = db.service_key(&kid).await?.ok_or_else(fail)?;
+    if !is_alive(&row, utc_now()) {
+        return Err(fail());
+    }
+    let pem = std::fs::read_to_string(&settings.pem_path).map_err(|e| {
+        tracing::error!(path = %settings.pem_path.display(), error = %e, "cannot read instance key");
+        fail()
+    })?;
+    // Validate it is an RSA private key (PKCS#1 as Quay writes it, or PKCS#8).
+    let parsed = RsaPrivateKey::from_pkcs1_pem(&pem)
+        .or_else(|_| RsaPrivateKey::from_pkcs8_pem(&pem))
+        .map_err(|e| AuthError::Key(format!("instance key PEM is not an RSA private key: {e}")))?;
+    let (_, _, thumb) = public_jwk(&parsed);
+    if thumb != kid {
+        tracing::warn!(kid = %kid, "instance key PEM does not match the kid's thumbprint");
+    }
+    let encoding = EncodingKey::from_rsa_pem(pem.as_bytes())
+        .map_err(|e| AuthError::Key(format!("instance key unusable for signing: {e}")))?;
+    Ok(LocalKey { kid, encoding })
+}
+
+fn write_secret_file(path: &Path, contents: &[u8]) -> Result<(), AuthError> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(path)
+        .map_err(|e| AuthError::Key(format!("cannot write {}: {e}", path.display())))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| AuthError::Key(format!("cannot chmod {}: {e}", path.display())))?;
+    }
+    f.write_all(contents)
+        .map_err(|e| AuthError::Key(format!("cannot write {}: {e}", path.display())))?;
+    Ok(())
+}
+
+/// Unexpired and not past Quay's stale-expired window.
+fn is_alive(row: &ServiceKeyRow, now: NaiveDateTime) -> bool {
+    row.expiration_date.is_none_or(|exp| exp > now)
+}
+
+/// Verification keys by kid, loaded from `servicekey` on demand.
+#[derive(Default)]
+pub(crate) struct KeyCache {
+    keys: Mutex<HashMap<String, (DecodingKey, Option<NaiveDateTime>)>>,
+    misses: Mutex<HashMap<String, Instant>>,
+}
+
+const NEGATIVE_TTL: Duration = Duration::from_secs(5);
+const MAX_NEGATIVE: usize = 1024;
+
+impl KeyCache {
+    /// The public key for `kid` if it is an approved, unexpired key of `service`.
+    pub(crate) async fn get(
+        &self,
+        db: &Db,
+        service: &str,
+        kid: &str,
+    ) -> Result<Option<DecodingKey>, AuthError> {
+        let now = utc_now();
+        {
+            let keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((key, exp)) = keys.get(kid) {
+                if exp.is_none_or(|e| e > now) {
+                    return Ok(Some(key.clone()));
+                }
+            }
+        }
+        {
+            let misses = self.misses.lock().unwrap_or_else(|p| p.into_inner());
+            if misses
+                .get(kid)
+                .is_some_and(|at| at.elapsed() < NEGATIVE_TTL)
+            {
+                return Ok(None);
+            }
+        }
+        let row = db.service_key(kid).await?;
+        let usable =
+            row.filter(|r| r.service == service && r.approval_id.is_some() && is_alive(r, now));
+        let decoded =
+            usable.and_then(|r| decoding_key_from_jwk(&r.jwk).map(|k| (k, r.expiration_date)));
+        match decoded {
+            Some((key, exp)) => {
+                let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+                keys.retain(|_, (_, e)| e.is_none_or(|e| e > now));
+                keys.insert(kid.to_owned(), (key.clone(), exp));
+                Ok(Some(key))
+            }
+            None => {
+                let mut misses = self.misses.lock().unwrap_or_else(|p| p.into_inner());
+                if misses.len() >= MAX_NEGATIVE {
+                    misses.clear();
+                }
+                misses.insert(kid.to_owned(), Instant::now());
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// RSA public key from a stored JWK (`{"kty":"RSA","n":…,"e":…}`).
+pub(crate) fn decoding_key_from_jwk(jwk: &str) -> Option<DecodingKey> {
+    let v: serde_json::Value = serde_json::from_str(jwk).ok()?;
+    if v.get("kty")?.as_str()? != "RSA" {
+        return None;
+    }
+    let n = v.get("n")?.as_str()?;
+    let e = v.get("e")?.as_str()?;
+    DecodingKey::from_rsa_components(n, e).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc7638_example_thumbprint() {
+        // RFC 7638 §3.1.
+        let n = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
+        assert_eq!(
+            jwk_thumbprint("AQAB", n),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
+    }
+
+    #[test]
+    fn audience_adds_default_port() {
+        let mut s = AuthSettings {
+            server_hostname: "quay.example.com".into(),
+            preferred_url_scheme: "https".into(),
+            ..AuthSettings::default()
+        };
+        assert_eq!(audience(&s), "https://quay.example.com:443");
+        s.preferred_url_scheme = "http".into();
+        assert_eq!(audience(&s), "http://quay.example.com:80");
+        s.server_hostname = "localhost:5000".into();
+        assert_eq!(audience(&s), "http://localhost:5000");
+    }
+}
