@@ -1,0 +1,1008 @@
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use bytes::Bytes;
+use chrono::NaiveDateTime;
+use futures::{Stream, StreamExt};
+use quayside_meta::registry::{
+    BlobRow, CatalogScope, CommitBlob, ManifestRow, NewManifest, RegistryRepo, TagManifest,
+    TagTarget,
+};
+use quayside_meta::Db;
+use quayside_oci::{Digest, ParsedManifest};
+use quayside_storage::{layout, ByteStream, DistributedStorage, Engine, HashingWriter};
+use sha2::{Digest as _, Sha256};
+use uuid::Uuid;
+
+use crate::DomainError;
+
+/// The gzipped empty tar layer Docker elides; Quay treats it as shared by every repository.
+const EMPTY_LAYER_DIGEST: &str =
+    "sha256:a3ed95caeb02ffe68cdd9fd84406680ae93d633cb16422d00e8a7c22955b46d4";
+
+/// Registry behaviour taken from Quay's configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistrySettings {
+    /// `PUSH_TEMP_TAG_EXPIRATION_SEC` (3600): lifetime of `uploadedblob` links and of hidden
+    /// temporary tags for pushes by digest.
+    pub push_temp_tag_expiration_sec: u64,
+    /// `MAXIMUM_LAYER_SIZE` in bytes (`None` = unlimited).
+    pub max_layer_size: Option<u64>,
+    /// Largest page for tag listing and the catalog: `max(V2_PAGINATION_SIZE, 100)`.
+    pub v2_max_page: u32,
+    /// `FEATURE_REFERRERS_API`.
+    pub referrers_api: bool,
+}
+
+impl Default for RegistrySettings {
+    fn default() -> Self {
+        RegistrySettings {
+            push_temp_tag_expiration_sec: 3600,
+            max_layer_size: Some(20 * 1024 * 1024 * 1024),
+            v2_max_page: 100,
+            referrers_api: true,
+        }
+    }
+}
+
+/// A repository as the registry sees it (never one marked for deletion).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoRef {
+    pub id: i64,
+    pub namespace_id: i64,
+    pub namespace: String,
+    pub name: String,
+    pub public: bool,
+    /// 0 normal, 1 read-only, 2 mirror, 4 org mirror.
+    pub state: i32,
+    /// `image` or `application`.
+    pub kind: String,
+}
+
+/// A blob visible in a repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobInfo {
+    pub digest: Digest,
+    pub size: u64,
+    /// `imagestorage.id`.
+    pub storage_id: i64,
+    /// `imagestorage.uuid`.
+    pub uuid: String,
+    /// Stored at `sha256/<2>/<hex>` (else Quay's legacy `sharedimages/<uuid>/layer`).
+    pub cas_path: bool,
+    /// Storage location ids holding the object.
+    pub locations: Vec<String>,
+}
+
+/// An upload in progress: its id and how many bytes it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadSession {
+    pub uuid: String,
+    pub offset: u64,
+}
+
+/// A stored manifest: the exact bytes the client pushed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredManifest {
+    pub id: i64,
+    pub digest: Digest,
+    pub media_type: String,
+    pub bytes: Bytes,
+}
+
+/// What a tag name resolves to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TagLookup {
+    Found(StoredManifest),
+    /// Only time-machine history (→ `TAG_EXPIRED`).
+    Expired,
+    Missing,
+}
+
+/// One entry of a referrers index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferrerDescriptor {
+    pub media_type: String,
+    pub digest: Digest,
+    pub size: u64,
+    pub artifact_type: Option<String>,
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// One repository in the catalog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogEntry {
+    pub id: i64,
+    pub namespace: String,
+    pub name: String,
+}
+
+impl CatalogEntry {
+    /// `namespace/name`.
+    pub fn full_name(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+}
+
+/// The body type to name when calling [`Registry::complete`] without final bytes:
+/// `registry.complete(&repo, uuid, &digest, None::<NoBody>)`.
+pub type NoBody = futures::stream::Empty<Result<Bytes, std::io::Error>>;
+
+/// The OCI image index answering `GET /v2/<name>/referrers/<digest>`.
+pub fn referrers_index(descriptors: &[ReferrerDescriptor]) -> serde_json::Value {
+    let manifests: Vec<serde_json::Value> = descriptors
+        .iter()
+        .map(|d| {
+            let mut o = serde_json::Map::new();
+            o.insert("mediaType".into(), d.media_type.clone().into());
+            o.insert("digest".into(), d.digest.to_string().into());
+            o.insert("size".into(), d.size.into());
+            if let Some(at) = &d.artifact_type {
+                o.insert("artifactType".into(), at.clone().into());
+            }
+            if !d.annotations.is_empty() {
+                let ann: serde_json::Map<String, serde_json::Value> = d
+                    .annotations
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone().into()))
+                    .collect();
+                o.insert("annotations".into(), ann.into());
+            }
+            serde_json::Value::Object(o)
+        })
+        .collect();
+    serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": quayside_oci::media_types::OCI_INDEX,
+        "manifests": manifests,
+    })
+}
+
+/// Running sha256 of an upload's first `offset` bytes.
+#[derive(Clone)]
+struct HashState {
+    offset: u64,
+    hasher: Sha256,
+}
+
+type UploadSlot = Arc<tokio::sync::Mutex<Option<HashState>>>;
+
+struct Inner {
+    db: Db,
+    storage: Arc<DistributedStorage>,
+    settings: RegistrySettings,
+    /// Per-upload lock (one chunk at a time per upload in this process) and hash shortcut.
+    uploads: Mutex<HashMap<String, UploadSlot>>,
+}
+
+/// Quay's registry model over one database and one set of storage locations.
+#[derive(Clone)]
+pub struct Registry {
+    inner: Arc<Inner>,
+}
+
+fn now() -> (NaiveDateTime, i64) {
+    let t = chrono::Utc::now();
+    (t.naive_utc(), t.timestamp_millis())
+}
+
+fn id32(id: i64) -> Result<i32, DomainError> {
+    i32::try_from(id).map_err(|_| DomainError::Inconsistent(format!("id {id} out of range")))
+}
+
+fn parse_digest(s: &str) -> Result<Digest, DomainError> {
+    Digest::parse(s).map_err(|e| DomainError::Inconsistent(format!("stored digest {s:?}: {e}")))
+}
+
+fn to_u64(v: i64) -> Result<u64, DomainError> {
+    u64::try_from(v).map_err(|_| DomainError::Inconsistent(format!("negative size {v}")))
+}
+
+fn to_i64(v: u64) -> Result<i64, DomainError> {
+    i64::try_from(v).map_err(|_| DomainError::Inconsistent(format!("size {v} out of range")))
+}
+
+fn stored_manifest(row: ManifestRow) -> Result<StoredManifest, DomainError> {
+    Ok(StoredManifest {
+        id: i64::from(row.id),
+        digest: parse_digest(&row.digest)?,
+        media_type: row.media_type,
+        bytes: Bytes::from(row.bytes.into_bytes()),
+    })
+}
+
+fn repo_ref(r: RegistryRepo) -> RepoRef {
+    RepoRef {
+        id: i64::from(r.id),
+        namespace_id: i64::from(r.namespace_id),
+        public: r.visibility == "public",
+        namespace: r.namespace,
+        name: r.name,
+        state: r.state,
+        kind: r.kind,
+    }
+}
+
+/// Copies `body` into `w` and `hasher`, refusing to grow the upload past `limit`.
+async fn pump<S, E>(
+    w: &mut HashingWriter,
+    hasher: &mut Sha256,
+    mut body: S,
+    base: u64,
+    limit: Option<u64>,
+) -> Result<u64, DomainError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let mut n: u64 = 0;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| DomainError::Body(e.to_string()))?;
+        n += chunk.len() as u64;
+        if let Some(limit) = limit {
+            if base.saturating_add(n) > limit {
+                return Err(DomainError::SizeTooLarge { limit });
+            }
+        }
+        hasher.update(&chunk);
+        w.write(chunk).await?;
+    }
+    Ok(n)
+}
+
+/// Streams the first `len` bytes of `path` into a fresh hasher.
+async fn rehash(engine: &Engine, path: &str, len: u64) -> Result<Sha256, DomainError> {
+    let mut hasher = Sha256::new();
+    if len == 0 {
+        return Ok(hasher);
+    }
+    let mut stream = engine.stream(path, Some(0..len)).await?;
+    let mut seen: u64 = 0;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| DomainError::Inconsistent(format!("reading {path}: {e}")))?;
+        seen += chunk.len() as u64;
+        hasher.update(&chunk);
+    }
+    if seen != len {
+        return Err(DomainError::Inconsistent(format!(
+            "upload object {path} holds {seen} bytes, its blobupload row says {len}"
+        )));
+    }
+    Ok(hasher)
+}
+
+impl Registry {
+    pub fn new(db: Db, storage: Arc<DistributedStorage>, settings: RegistrySettings) -> Self {
+        Registry {
+            inner: Arc::new(Inner {
+                db,
+                storage,
+                settings,
+                uploads: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    pub fn settings(&self) -> &RegistrySettings {
+        &self.inner.settings
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    pub fn storage(&self) -> &DistributedStorage {
+        &self.inner.storage
+    }
+
+    fn temp_expiration_ms(&self) -> i64 {
+        i64::try_from(self.inner.settings.push_temp_tag_expiration_sec)
+            .unwrap_or(i64::MAX / 1000)
+            .saturating_mul(1000)
+    }
+
+    fn link_expiry(&self, at: NaiveDateTime) -> NaiveDateTime {
+        at + chrono::Duration::milliseconds(self.temp_expiration_ms())
+    }
+
+    fn engine(&self, location: &str) -> Result<Engine, DomainError> {
+        self.inner.storage.engine(location).cloned().ok_or_else(|| {
+            DomainError::Inconsistent(format!("storage location {location} is not configured"))
+        })
+    }
+
+    fn upload_slot(&self, uuid: &str) -> UploadSlot {
+        let mut map = self
+            .inner
+            .uploads
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        map.entry(uuid.to_string()).or_default().clone()
+    }
+
+    fn forget_upload(&self, uuid: &str) {
+        let mut map = self
+            .inner
+            .uploads
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        map.remove(uuid);
+    }
+
+    /// The repository `namespace/name`, unless missing or marked for deletion.
+    pub async fn lookup_repo(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<RepoRef>, DomainError> {
+        Ok(self
+            .inner
+            .db
+            .registry_repository(namespace, name)
+            .await?
+            .map(repo_ref))
+    }
+
+    async fn blob_info(&self, row: BlobRow) -> Result<BlobInfo, DomainError> {
+        let digest = parse_digest(&row.content_checksum)?;
+        let mut info = BlobInfo {
+            digest,
+            size: 0,
+            storage_id: i64::from(row.storage_id),
+            uuid: row.uuid,
+            cas_path: row.cas_path,
+            locations: row.locations,
+        };
+        info.size = match row.image_size {
+            Some(s) => to_u64(s)?,
+            None => {
+                // Old rows may lack the size; the object knows it.
+                let engine = self.read_engine(&info)?;
+                let path = blob_object_path(&info)?;
+                engine.size(&path).await?.unwrap_or(0)
+            }
+        };
+        Ok(info)
+    }
+
+    fn read_engine(&self, blob: &BlobInfo) -> Result<Engine, DomainError> {
+        self.inner
+            .storage
+            .read_location(&blob.locations)
+            .cloned()
+            .ok_or_else(|| {
+                DomainError::Inconsistent(format!(
+                    "blob {} is placed only in unconfigured locations {:?}",
+                    blob.digest, blob.locations
+                ))
+            })
+    }
+
+    /// The blob `digest` if it is visible in `repo`.
+    pub async fn blob(
+        &self,
+        repo: &RepoRef,
+        digest: &Digest,
+    ) -> Result<Option<BlobInfo>, DomainError> {
+        let (now, _) = now();
+        let row = self
+            .inner
+            .db
+            .repository_blob(id32(repo.id)?, &digest.to_string(), now)
+            .await?;
+        match row {
+            Some(row) => Ok(Some(self.blob_info(row).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Streams a blob (or the byte range `range`, end exclusive) from the first preferred
+    /// location holding it.
+    pub async fn open_blob(
+        &self,
+        blob: &BlobInfo,
+        range: Option<Range<u64>>,
+    ) -> Result<ByteStream, DomainError> {
+        let engine = self.read_engine(blob)?;
+        let path = blob_object_path(blob)?;
+        Ok(engine.stream(&path, range).await?)
+    }
+
+    /// Starts an upload: an empty `uploads/<uuid>` object in the preferred location and its
+    /// `blobupload` row.
+    pub async fn start_upload(&self, repo: &RepoRef) -> Result<UploadSession, DomainError> {
+        let engine = self.inner.storage.preferred().clone();
+        let location_id = self.inner.db.storage_location_id(engine.id()).await?;
+        let id = Uuid::new_v4();
+        let path = layout::upload_path(&id);
+        let w = engine.writer(&path, false).await?;
+        w.finish().await?;
+        let uuid = id.hyphenated().to_string();
+        let (now, _) = now();
+        if let Err(e) = self
+            .inner
+            .db
+            .create_blob_upload(id32(repo.id)?, &uuid, location_id, now)
+            .await
+        {
+            let _ = engine.delete(&path).await;
+            return Err(e.into());
+        }
+        *self.upload_slot(&uuid).lock().await = Some(HashState {
+            offset: 0,
+            hasher: Sha256::new(),
+        });
+        Ok(UploadSession { uuid, offset: 0 })
+    }
+
+    /// The upload `uuid` of `repo`, if it exists.
+    pub async fn upload(
+        &self,
+        repo: &RepoRef,
+        uuid: &str,
+    ) -> Result<Option<UploadSession>, DomainError> {
+        if Uuid::parse_str(uuid).is_err() {
+            return Ok(None);
+        }
+        let row = self.inner.db.blob_upload(id32(repo.id)?, uuid).await?;
+        match row {
+            Some(r) => Ok(Some(UploadSession {
+                uuid: r.uuid,
+                offset: to_u64(r.byte_count)?,
+            })),
+            None => Ok(None),
+        }
+    }
+
+    /// Appends a chunk. `start` (from `Content-Range`) must equal the current offset.
+    pub async fn append<S, E>(
+        &self,
+        repo: &RepoRef,
+        uuid: &str,
+        start: Option<u64>,
+        body: S,
+    ) -> Result<UploadSession, DomainError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin + Send,
+        E: std::fmt::Display,
+    {
+        let id = Uuid::parse_str(uuid).map_err(|_| DomainError::UploadUnknown)?;
+        let slot = self.upload_slot(uuid);
+        let mut cached = slot.lock().await;
+        let row = self
+            .inner
+            .db
+            .blob_upload(id32(repo.id)?, uuid)
+            .await?
+            .ok_or(DomainError::UploadUnknown)?;
+        let offset = to_u64(row.byte_count)?;
+        if let Some(start) = start {
+            if start != offset {
+                return Err(DomainError::RangeMismatch { offset });
+            }
+        }
+        let engine = self.engine(&row.location)?;
+        let path = layout::upload_path(&id);
+        let prior = cached.take().filter(|c| c.offset == offset);
+        let (hasher, new_offset) = self
+            .write_chunk(&engine, &path, offset, prior, body)
+            .await?;
+        let advanced = self
+            .inner
+            .db
+            .advance_blob_upload(row.id, row.byte_count, to_i64(new_offset)?)
+            .await?;
+        if !advanced {
+            // Someone else moved the upload on (or removed it) meanwhile.
+            return match self.inner.db.blob_upload(row.repository_id, uuid).await? {
+                Some(r) => Err(DomainError::RangeMismatch {
+                    offset: to_u64(r.byte_count)?,
+                }),
+                None => Err(DomainError::UploadUnknown),
+            };
+        }
+        *cached = Some(HashState {
+            offset: new_offset,
+            hasher,
+        });
+        Ok(UploadSession {
+            uuid: row.uuid,
+            offset: new_offset,
+        })
+    }
+
+    /// Writes `body` after the first `offset` bytes of the upload object. Returns the hash of
+    /// everything up to the new end and the new end. On failure the row's `byte_count` stays
+    /// authoritative: stray bytes after it are dropped by the next write.
+    async fn write_chunk<S, E>(
+        &self,
+        engine: &Engine,
+        path: &str,
+        offset: u64,
+        prior: Option<HashState>,
+        body: S,
+    ) -> Result<(Sha256, u64), DomainError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin + Send,
+        E: std::fmt::Display,
+    {
+        let limit = self.inner.settings.max_layer_size;
+        if offset == 0 {
+            let mut hasher = Sha256::new();
+            let mut w = engine.writer(path, false).await?;
+            let n = pump(&mut w, &mut hasher, body, 0, limit).await?;
+            w.finish().await?;
+            return Ok((hasher, n));
+        }
+        let size = engine.size(path).await?;
+        if engine.can_append() && size == Some(offset) {
+            let mut hasher = match prior {
+                Some(p) => p.hasher,
+                None => rehash(engine, path, offset).await?,
+            };
+            let mut w = engine.writer(path, true).await?;
+            let n = pump(&mut w, &mut hasher, body, offset, limit).await?;
+            w.finish().await?;
+            return Ok((hasher, offset + n));
+        }
+        // The driver cannot append, or a failed chunk left bytes past `offset`: write the
+        // kept prefix and the new chunk to a fresh object and move it into place.
+        match size {
+            Some(s) if s >= offset => {}
+            other => {
+                return Err(DomainError::Inconsistent(format!(
+                    "upload object {path} holds {other:?} bytes, its blobupload row says {offset}"
+                )))
+            }
+        }
+        let tmp = format!("{path}.{}", Uuid::new_v4().simple());
+        let mut w = engine.writer(&tmp, false).await?;
+        let result = async {
+            let mut hasher = Sha256::new();
+            let mut prefix = engine.stream(path, Some(0..offset)).await?;
+            let mut copied: u64 = 0;
+            while let Some(chunk) = prefix.next().await {
+                let chunk =
+                    chunk.map_err(|e| DomainError::Inconsistent(format!("reading {path}: {e}")))?;
+                copied += chunk.len() as u64;
+                hasher.update(&chunk);
+                w.write(chunk).await?;
+            }
+            if copied != offset {
+                return Err(DomainError::Inconsistent(format!(
+                    "upload object {path} yielded {copied} of {offset} bytes"
+                )));
+            }
+            let n = pump(&mut w, &mut hasher, body, offset, limit).await?;
+            Ok((hasher, offset + n))
+        }
+        .await;
+        match result {
+            Ok(done) => {
+                w.finish().await?;
+                engine.rename(&tmp, path).await?;
+                Ok(done)
+            }
+            Err(e) => {
+                let _ = w.abort().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Finishes an upload: optional final bytes, then digest check, move into the
+    /// content-addressed place and the metadata rows. On any failure the upload is discarded,
+    /// as Quay does.
+    pub async fn complete<S, E>(
+        &self,
+        repo: &RepoRef,
+        uuid: &str,
+        digest: &Digest,
+        body: Option<S>,
+    ) -> Result<BlobInfo, DomainError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin + Send,
+        E: std::fmt::Display,
+    {
+        if let Some(body) = body {
+            if let Err(e) = self.append(repo, uuid, None, body).await {
+                if !matches!(e, DomainError::UploadUnknown) {
+                    let _ = self.cancel(repo, uuid).await;
+                }
+                return Err(e);
+            }
+        }
+        let result = self.commit(repo, uuid, digest).await;
+        if let Err(e) = &result {
+            if !matches!(e, DomainError::UploadUnknown) {
+                let _ = self.cancel(repo, uuid).await;
+            }
+        }
+        result
+    }
+
+    async fn commit(
+        &self,
+        repo: &RepoRef,
+        uuid: &str,
+        digest: &Digest,
+    ) -> Result<BlobInfo, DomainError> {
+        let id = Uuid::parse_str(uuid).map_err(|_| DomainError::UploadUnknown)?;
+        let slot = self.upload_slot(uuid);
+        let mut cached = slot.lock().await;
+        let row = self
+            .inner
+            .db
+            .blob_upload(id32(repo.id)?, uuid)
+            .await?
+            .ok_or(DomainError::UploadUnknown)?;
+        let offset = to_u64(row.byte_count)?;
+        let engine = self.engine(&row.location)?;
+        let path = layout::upload_path(&id);
+        let size = engine.size(&path).await?;
+        let prior = cached.take().filter(|c| c.offset == offset);
+        let hasher = if size == Some(offset) {
+            match prior {
+                Some(p) => p.hasher,
+                None => rehash(&engine, &path, offset).await?,
+            }
+        } else {
+            // Stray bytes from an interrupted chunk (or a lost empty object): rewrite to
+            // exactly what the row accounts for.
+            let (hasher, _) = self
+                .write_chunk(
+                    &engine,
+                    &path,
+                    offset,
+                    None,
+                    futures::stream::empty::<Result<Bytes, std::io::Error>>(),
+                )
+                .await?;
+            hasher
+        };
+        let actual_hex = hex::encode(hasher.finalize());
+        let actual = format!("sha256:{actual_hex}");
+        if digest.to_string() != actual {
+            return Err(DomainError::DigestMismatch {
+                expected: digest.to_string(),
+                actual,
+            });
+        }
+        let final_path = layout::blob_path(&actual_hex)
+            .ok_or_else(|| DomainError::Inconsistent(format!("no storage path for {actual}")))?;
+        if engine.exists(&final_path).await? {
+            // Content-addressed: the existing object is these bytes.
+            engine.delete(&path).await?;
+        } else {
+            engine.rename(&path, &final_path).await?;
+        }
+        let (now, _) = now();
+        let new_uuid = Uuid::new_v4().hyphenated().to_string();
+        let storage_id = self
+            .inner
+            .db
+            .commit_blob_upload(&CommitBlob {
+                upload_id: row.id,
+                repository_id: row.repository_id,
+                digest: &actual,
+                size: row.byte_count,
+                location_id: row.location_id,
+                now,
+                expires_at: self.link_expiry(now),
+                new_uuid: &new_uuid,
+            })
+            .await?
+            .ok_or(DomainError::UploadUnknown)?;
+        drop(cached);
+        self.forget_upload(uuid);
+        let blob = self
+            .inner
+            .db
+            .blob_by_id(storage_id)
+            .await?
+            .ok_or_else(|| DomainError::Inconsistent(format!("blob {storage_id} vanished")))?;
+        self.blob_info(blob).await
+    }
+
+    /// Cancels an upload: deletes its object and row. Returns false if there was none.
+    pub async fn cancel(&self, repo: &RepoRef, uuid: &str) -> Result<bool, DomainError> {
+        let Ok(id) = Uuid::parse_str(uuid) else {
+            return Ok(false);
+        };
+        let slot = self.upload_slot(uuid);
+        let mut cached = slot.lock().await;
+        let Some(row) = self.inner.db.blob_upload(id32(repo.id)?, uuid).await? else {
+            drop(cached);
+            self.forget_upload(uuid);
+            return Ok(false);
+        };
+        *cached = None;
+        if let Ok(engine) = self.engine(&row.location) {
+            engine.delete(&layout::upload_path(&id)).await?;
+        }
+        let deleted = self.inner.db.delete_blob_upload(row.id).await?;
+        drop(cached);
+        self.forget_upload(uuid);
+        Ok(deleted)
+    }
+
+    /// Mounts a blob visible in `from` into `target` (an `uploadedblob` link). `None` when
+    /// `from` does not have it; the caller checks that the user may read `from`.
+    pub async fn mount(
+        &self,
+        target: &RepoRef,
+        from: &RepoRef,
+        digest: &Digest,
+    ) -> Result<Option<BlobInfo>, DomainError> {
+        let Some(blob) = self.blob(from, digest).await? else {
+            return Ok(None);
+        };
+        let (now, _) = now();
+        let linked = self
+            .inner
+            .db
+            .link_uploaded_blob(
+                id32(target.id)?,
+                id32(blob.storage_id)?,
+                now,
+                self.link_expiry(now),
+            )
+            .await?;
+        Ok(linked.then_some(blob))
+    }
+
+    /// The manifest an alive tag points at.
+    pub async fn manifest_by_tag(
+        &self,
+        repo: &RepoRef,
+        tag: &str,
+    ) -> Result<TagLookup, DomainError> {
+        let (_, now_ms) = now();
+        match self
+            .inner
+            .db
+            .manifest_for_tag(id32(repo.id)?, tag, now_ms)
+            .await?
+        {
+            TagManifest::Alive(row) => Ok(TagLookup::Found(stored_manifest(row)?)),
+            TagManifest::Expired => Ok(TagLookup::Expired),
+            TagManifest::Missing => Ok(TagLookup::Missing),
+        }
+    }
+
+    /// The manifest `digest` if an alive tag (hidden ones included) keeps it, or keeps a
+    /// manifest list naming it.
+    pub async fn manifest_by_digest(
+        &self,
+        repo: &RepoRef,
+        digest: &Digest,
+    ) -> Result<Option<StoredManifest>, DomainError> {
+        let (_, now_ms) = now();
+        match self
+            .inner
+            .db
+            .reachable_manifest(id32(repo.id)?, &digest.to_string(), now_ms)
+            .await?
+        {
+            Some(row) => Ok(Some(stored_manifest(row)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Stores a manifest and points `tag` at it, or, without a tag, keeps it alive with a
+    /// hidden temporary tag. Every blob must be visible in the repository and every child
+    /// manifest stored in it.
+    pub async fn put_manifest(
+        &self,
+        repo: &RepoRef,
+        tag: Option<&str>,
+        m: &ParsedManifest,
+    ) -> Result<StoredManifest, DomainError> {
+        let rid = id32(repo.id)?;
+        let (now, now_ms) = now();
+        let mut blob_ids: Vec<i32> = Vec::new();
+        for d in m.local_blobs() {
+            let digest = d.to_string();
+            let mut found = self.inner.db.repository_blob(rid, &digest, now).await?;
+            if found.is_none() && digest == EMPTY_LAYER_DIGEST {
+                found = self.inner.db.shared_blob(&digest).await?;
+            }
+            match found {
+                Some(b) if !blob_ids.contains(&b.storage_id) => blob_ids.push(b.storage_id),
+                Some(_) => {}
+                None => return Err(DomainError::ManifestBlobUnknown(d.clone())),
+            }
+        }
+        let mut child_ids: Vec<i32> = Vec::new();
+        for d in m.child_digests() {
+            match self.inner.db.manifest_row(rid, &d.to_string()).await? {
+                Some(row) if !child_ids.contains(&row.id) => child_ids.push(row.id),
+                Some(_) => {}
+                None => {
+                    return Err(DomainError::ManifestInvalid(format!(
+                        "manifest list references unknown manifest {d}"
+                    )))
+                }
+            }
+        }
+        let text = std::str::from_utf8(m.bytes())
+            .map_err(|_| DomainError::ManifestInvalid("manifest is not UTF-8".into()))?;
+        let layers_compressed_size = if m.config().is_some() {
+            m.layers().iter().try_fold(0i64, |acc, l| {
+                i64::try_from(l.size).ok().and_then(|s| acc.checked_add(s))
+            })
+        } else {
+            None
+        };
+        let digest = m.digest().to_string();
+        let subject = m.subject_digest().map(|d| d.to_string());
+        let new = NewManifest {
+            repository_id: rid,
+            digest: &digest,
+            media_type: m.media_type(),
+            bytes: text,
+            config_media_type: m.config().map(|c| c.media_type.as_str()),
+            layers_compressed_size,
+            subject: subject.as_deref(),
+            artifact_type: m.artifact_type(),
+            blob_ids: &blob_ids,
+            child_ids: &child_ids,
+        };
+        let target = match tag {
+            Some(t) => TagTarget::Tag(t),
+            None => TagTarget::Temporary {
+                name: format!("$temp-{}", Uuid::new_v4().hyphenated()),
+                end_ms: if subject.is_some() {
+                    None
+                } else {
+                    Some(now_ms.saturating_add(self.temp_expiration_ms()))
+                },
+            },
+        };
+        let id = self.inner.db.put_manifest(&new, &target, now_ms).await?;
+        Ok(StoredManifest {
+            id: i64::from(id),
+            digest: m.digest().clone(),
+            media_type: m.media_type().to_string(),
+            bytes: Bytes::copy_from_slice(m.bytes()),
+        })
+    }
+
+    /// Ends the alive tag `tag`. False if there is none.
+    pub async fn delete_by_tag(&self, repo: &RepoRef, tag: &str) -> Result<bool, DomainError> {
+        let (_, now_ms) = now();
+        Ok(self
+            .inner
+            .db
+            .delete_tag(id32(repo.id)?, tag, now_ms)
+            .await?)
+    }
+
+    /// Ends every alive (visible) tag pointing at `digest`. False if none did.
+    pub async fn delete_by_digest(
+        &self,
+        repo: &RepoRef,
+        digest: &Digest,
+    ) -> Result<bool, DomainError> {
+        let (_, now_ms) = now();
+        Ok(self
+            .inner
+            .db
+            .delete_tags_for_manifest(id32(repo.id)?, &digest.to_string(), now_ms)
+            .await?)
+    }
+
+    /// Alive, visible tag names sorted by name, after `last`; the page is
+    /// `min(n, v2_max_page)` (default `v2_max_page`; `n = 0` gives an empty page).
+    /// Returns the names and whether more follow.
+    pub async fn list_tags(
+        &self,
+        repo: &RepoRef,
+        n: Option<u32>,
+        last: Option<&str>,
+    ) -> Result<(Vec<String>, bool), DomainError> {
+        let max = self.inner.settings.v2_max_page;
+        let page = n.unwrap_or(max).min(max);
+        if page == 0 {
+            return Ok((Vec::new(), false));
+        }
+        let (_, now_ms) = now();
+        let mut names = self
+            .inner
+            .db
+            .alive_tag_names(id32(repo.id)?, now_ms, last, i64::from(page) + 1)
+            .await?;
+        let more = names.len() > page as usize;
+        names.truncate(page as usize);
+        Ok((names, more))
+    }
+
+    /// Manifests whose `subject` is `subject`, optionally filtered by artifact type. `None`
+    /// when the subject manifest is unknown (Quay answers `MANIFEST_INVALID`).
+    pub async fn referrers(
+        &self,
+        repo: &RepoRef,
+        subject: &Digest,
+        artifact_type: Option<&str>,
+    ) -> Result<Option<Vec<ReferrerDescriptor>>, DomainError> {
+        if !self.inner.settings.referrers_api {
+            return Err(DomainError::Unsupported("the referrers API is disabled"));
+        }
+        if self.manifest_by_digest(repo, subject).await?.is_none() {
+            return Ok(None);
+        }
+        let (_, now_ms) = now();
+        let rows = self
+            .inner
+            .db
+            .referrer_manifests(id32(repo.id)?, &subject.to_string(), artifact_type, now_ms)
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let annotations = serde_json::from_str::<serde_json::Value>(&row.bytes)
+                .ok()
+                .and_then(|v| v.get("annotations").cloned())
+                .and_then(|a| match a {
+                    serde_json::Value::Object(map) => Some(
+                        map.into_iter()
+                            .filter_map(|(k, v)| v.as_str().map(|s| (k, s.to_string())))
+                            .collect(),
+                    ),
+                    _ => None,
+                })
+                .unwrap_or_default();
+            out.push(ReferrerDescriptor {
+                media_type: row.media_type,
+                digest: parse_digest(&row.digest)?,
+                size: row.bytes.len() as u64,
+                artifact_type: row.artifact_type,
+                annotations,
+            });
+        }
+        Ok(Some(out))
+    }
+
+    /// Repositories for `/v2/_catalog` in id order after `after_id`; the page is `n` clamped
+    /// to `1..=v2_max_page`. Returns the entries and whether more follow (continue with the
+    /// last entry's id).
+    pub async fn catalog(
+        &self,
+        filter: &CatalogScope,
+        n: u32,
+        after_id: Option<i64>,
+    ) -> Result<(Vec<CatalogEntry>, bool), DomainError> {
+        let page = n.clamp(1, self.inner.settings.v2_max_page.max(1));
+        let after = after_id.map(id32).transpose()?;
+        let mut rows = self
+            .inner
+            .db
+            .catalog_repositories(filter, after, i64::from(page) + 1)
+            .await?;
+        let more = rows.len() > page as usize;
+        rows.truncate(page as usize);
+        Ok((
+            rows.into_iter()
+                .map(|r| CatalogEntry {
+                    id: i64::from(r.id),
+                    namespace: r.namespace,
+                    name: r.name,
+                })
+                .collect(),
+            more,
+        ))
+    }
+}
+
+/// Object path of a stored blob in its location.
+fn blob_object_path(blob: &BlobInfo) -> Result<String, DomainError> {
+    if blob.cas_path {
+        layout::blob_path_for_digest(&blob.digest.to_string()).ok_or_else(|| {
+            DomainError::Inconsistent(format!("no content path for {}", blob.digest))
+        })
+    } else {
+        let id = Uuid::parse_str(&blob.uuid)
+            .map_err(|_| DomainError::Inconsistent(format!("bad storage uuid {}", blob.uuid)))?;
+        Ok(layout::legacy_blob_path(&id))
+    }
+}
