@@ -5,6 +5,7 @@
 //! Nothing below this crate knows about HTTP; the binary only parses the
 //! command line and calls in here.
 
+pub mod assemble;
 pub mod bootstrap;
 pub mod checks;
 pub mod health;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub redis: Option<RedisTarget>,
     /// Outbound HTTP (internal pings now; Clair, upstreams later).
     pub http: reqwest::Client,
+    /// The `/v2` registry surface.
+    pub v2: quayside_registry_api::V2State,
     local_addr: Arc<OnceLock<SocketAddr>>,
 }
 
@@ -52,8 +55,9 @@ impl AppState {
     pub fn new(
         settings: Settings,
         db: Db,
-        storage: DistributedStorage,
+        storage: Arc<DistributedStorage>,
         redis: Option<RedisTarget>,
+        v2: quayside_registry_api::V2State,
     ) -> Self {
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(5))
@@ -62,9 +66,10 @@ impl AppState {
         AppState {
             settings: Arc::new(settings),
             db,
-            storage: Arc::new(storage),
+            storage,
             redis,
             http,
+            v2,
             local_addr: Arc::new(OnceLock::new()),
         }
     }
@@ -78,6 +83,7 @@ impl AppState {
 /// The full router.
 pub fn router(state: AppState) -> axum::Router {
     use axum::routing::get;
+    let v2 = quayside_registry_api::router(state.v2.clone());
     axum::Router::new()
         .route("/health", get(health::instance))
         .route("/health/instance", get(health::instance))
@@ -87,4 +93,5 @@ pub fn router(state: AppState) -> axum::Router {
         .route("/_internal_ping", get(health::internal_ping))
         .route("/v1/_internal_ping", get(health::internal_ping))
         .with_state(state)
+        .merge(v2)
 }

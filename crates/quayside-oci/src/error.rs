@@ -56,6 +56,8 @@ pub enum ErrorCode {
     MethodNotAllowed,
     /// `RANGE_INVALID` (quayside; 416)
     RangeInvalid,
+    /// `UNKNOWN` (distribution's code for an unexpected server fault; 500)
+    Unknown,
 }
 
 impl ErrorCode {
@@ -84,6 +86,7 @@ impl ErrorCode {
         ErrorCode::InvalidRequest,
         ErrorCode::MethodNotAllowed,
         ErrorCode::RangeInvalid,
+        ErrorCode::Unknown,
     ];
 
     /// The wire `code` string.
@@ -112,6 +115,7 @@ impl ErrorCode {
             ErrorCode::InvalidRequest => "INVALID_REQUEST",
             ErrorCode::MethodNotAllowed => "METHOD NOT ALLOWED",
             ErrorCode::RangeInvalid => "RANGE_INVALID",
+            ErrorCode::Unknown => "UNKNOWN",
         }
     }
 
@@ -139,6 +143,7 @@ impl ErrorCode {
             ErrorCode::Unsupported | ErrorCode::MethodNotAllowed => 405,
             ErrorCode::TooManyRequests => 429,
             ErrorCode::RangeInvalid => 416,
+            ErrorCode::Unknown => 500,
         }
     }
 
@@ -168,6 +173,7 @@ impl ErrorCode {
             ErrorCode::InvalidRequest => "Invalid request",
             ErrorCode::MethodNotAllowed => "Pushes to the registry are currently disabled. Please contact the administrator for more information.",
             ErrorCode::RangeInvalid => "invalid content range",
+            ErrorCode::Unknown => "unknown error",
         }
     }
 
@@ -350,6 +356,7 @@ mod tests {
             (ErrorCode::InvalidRequest, "INVALID_REQUEST", 400),
             (ErrorCode::MethodNotAllowed, "METHOD NOT ALLOWED", 405),
             (ErrorCode::RangeInvalid, "RANGE_INVALID", 416),
+            (ErrorCode::Unknown, "UNKNOWN", 500),
         ];
         assert_eq!(expected.len(), ErrorCode::ALL.len());
         for (code, s, status) in expected {

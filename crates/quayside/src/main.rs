@@ -205,27 +205,7 @@ async fn serve(cli: &Cli, no_migrate: bool) -> anyhow::Result<ExitCode> {
     }
     let location_ids: Vec<String> = config.distributed_storage_config.keys().cloned().collect();
     db.sync_storage_locations(&location_ids).await?;
-    let storage = quayside_storage::DistributedStorage::open(
-        &checks::storage_locations(config),
-        &config.distributed_storage_preference,
-    )?;
-    let redis = checks::redis_targets(config)
-        .into_iter()
-        .next()
-        .transpose()?;
-    let settings = quayside_app::Settings {
-        server_hostname: config.server_hostname.clone(),
-        read_only: config.is_readonly(),
-        work_dir: resolved.work_dir.clone(),
-        disk_threshold: config
-            .get("DISKSPACE_HEALTH_THRESHOLD")
-            .and_then(|v| v.as_f64())
-            .unwrap_or(0.01),
-        disk_warning_threshold: config
-            .get("DISKSPACE_HEALTH_WARNING_THRESHOLD")
-            .and_then(|v| v.as_f64())
-            .unwrap_or(0.1),
-    };
+    let state = quayside_app::assemble::assemble(&resolved, db.clone()).await?;
     if config.feature("USER_INITIALIZE") && db.count_users().await? == 0 {
         tracing::info!(
             "no users yet: create the first one with curl -X POST {}://{}/api/v1/user/initialize -H 'Content-Type: application/json' -d '{{\"username\": \"quayadmin\", \"password\": \"<at least 8 characters>\", \"email\": \"quayadmin@example.com\", \"access_token\": true}}'",
@@ -234,7 +214,6 @@ async fn serve(cli: &Cli, no_migrate: bool) -> anyhow::Result<ExitCode> {
         );
     }
     let listener = quayside_app::server::bind(addr).await?;
-    let state = quayside_app::AppState::new(settings, db, storage, redis);
     quayside_app::server::serve(listener, state, quayside_app::server::shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,8 +1,13 @@
 //! End-to-end tests of the `quayside` binary: the README commands, config
-//! checks, both database backends, restart and shutdown.
+//! checks, both database backends, the /v2 registry with real clients,
+//! restart and shutdown.
 
+mod backends;
+mod fixtures;
 mod harness;
 
 mod config_check;
 mod embedded;
 mod quay_config_dir;
+mod registry_protocol;
+mod skopeo;

@@ -1,0 +1,132 @@
+//! Builds the running application from a resolved configuration and a
+//! migrated database: storage, Redis, the instance service key and token
+//! service, the registry model and the `/v2` surface.
+
+use std::sync::Arc;
+
+use quayside_auth::{Auth, AuthSettings};
+use quayside_config::Config;
+use quayside_domain::{Registry, RegistrySettings};
+use quayside_meta::Db;
+use quayside_oci::NameRules;
+use quayside_registry_api::{V2Settings, V2State};
+use quayside_storage::DistributedStorage;
+
+use crate::bootstrap::{Resolved, Source};
+use crate::{checks, AppState, Settings};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AssembleError {
+    #[error(transparent)]
+    Storage(#[from] quayside_storage::StorageError),
+    #[error(transparent)]
+    Redis(#[from] crate::redis_client::RedisError),
+    #[error("instance service key: {0}")]
+    Auth(#[from] quayside_auth::AuthError),
+}
+
+/// Where the instance service key lives: next to the embedded data, or
+/// where `INSTANCE_SERVICE_KEY_*_LOCATION` say for a Quay config.
+fn key_paths(resolved: &Resolved) -> (std::path::PathBuf, std::path::PathBuf) {
+    match &resolved.source {
+        Source::Embedded(dir) => (
+            dir.join("secrets").join("quay.kid"),
+            dir.join("secrets").join("quay.pem"),
+        ),
+        Source::ConfigDir(_) => (
+            resolved.config.instance_service_key_kid_location.clone(),
+            resolved.config.instance_service_key_location.clone(),
+        ),
+    }
+}
+
+fn duration_secs(s: &quayside_config::DurationStr, fallback: u64) -> u64 {
+    s.seconds().unwrap_or(fallback)
+}
+
+pub fn auth_settings(resolved: &Resolved) -> AuthSettings {
+    let c: &Config = &resolved.config;
+    let (kid_path, pem_path) = key_paths(resolved);
+    AuthSettings {
+        server_hostname: c.server_hostname.clone(),
+        preferred_url_scheme: c.preferred_url_scheme.clone(),
+        service_name: c.instance_service_key_service.clone(),
+        super_users: c.super_users.clone(),
+        superusers_full_access: c.feature("SUPERUSERS_FULL_ACCESS"),
+        anonymous_access: c.feature("ANONYMOUS_ACCESS"),
+        app_specific_tokens: c.feature("APP_SPECIFIC_TOKENS"),
+        create_private_repo_on_push: c.create_private_repo_on_push,
+        create_namespace_on_push: c.create_namespace_on_push,
+        database_secret_key: c.database_secret_key.clone(),
+        jwt_max_fresh_s: c.registry_jwt_auth_max_fresh_s,
+        instance_key_expiration_min: c.instance_service_key_expiration,
+        kid_path,
+        pem_path,
+        library_namespace: c.library_namespace.clone(),
+        read_only: c.is_readonly(),
+        default_tag_expiration_s: i64::try_from(duration_secs(
+            &c.default_tag_expiration,
+            1_209_600,
+        ))
+        .unwrap_or(1_209_600),
+        ..AuthSettings::default()
+    }
+}
+
+pub async fn assemble(resolved: &Resolved, db: Db) -> Result<AppState, AssembleError> {
+    let config = &resolved.config;
+    let storage = Arc::new(DistributedStorage::open(
+        &checks::storage_locations(config),
+        &config.distributed_storage_preference,
+    )?);
+    let redis = checks::redis_targets(config)
+        .into_iter()
+        .next()
+        .transpose()?;
+    let auth = Auth::start(db.clone(), auth_settings(resolved)).await?;
+    let registry = Registry::new(
+        db.clone(),
+        storage.clone(),
+        RegistrySettings {
+            push_temp_tag_expiration_sec: config.push_temp_tag_expiration_sec,
+            max_layer_size: config.maximum_layer_size.bytes(),
+            v2_max_page: 100,
+            referrers_api: config.feature("REFERRERS_API"),
+        },
+    );
+    let v2 = V2State {
+        settings: Arc::new(V2Settings {
+            server_hostname: config.server_hostname.clone(),
+            scheme: config.preferred_url_scheme.clone(),
+            read_only: config.is_readonly(),
+            disable_pushes: config.disable_pushes,
+            anonymous_access: config.feature("ANONYMOUS_ACCESS"),
+            referrers_api: config.feature("REFERRERS_API"),
+            advertise_v2: config.feature("ADVERTISE_V2"),
+            sparse_index: config.feature("SPARSE_INDEX"),
+            public_catalog: config.feature("PUBLIC_CATALOG"),
+            name_rules: NameRules {
+                extended: config.feature("EXTENDED_REPOSITORY_NAMES"),
+                library_namespace: config
+                    .feature("LIBRARY_SUPPORT")
+                    .then(|| config.library_namespace.clone()),
+            },
+        }),
+        registry,
+        auth,
+    };
+    let settings = Settings {
+        server_hostname: config.server_hostname.clone(),
+        read_only: config.is_readonly(),
+        work_dir: resolved.work_dir.clone(),
+        disk_threshold: config
+            .get("DISKSPACE_HEALTH_THRESHOLD")
+            .and_then(|v| v.as_f64())
+            .unwrap_or(0.01),
+        disk_warning_threshold: config
+            .get("DISKSPACE_HEALTH_WARNING_THRESHOLD")
+            .and_then(|v| v.as_f64())
+            .unwrap_or(0.1),
+    };
+    Ok(AppState::new(settings, db, storage, redis, v2))
+}

@@ -1,0 +1,136 @@
+//! `GET`/`HEAD`/`PUT`/`DELETE /v2/<name>/manifests/<reference>`.
+
+use axum::body::Body;
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::Response;
+use quayside_domain::{StoredManifest, TagLookup};
+use quayside_oci::{
+    ErrorCode, ParsedManifest, Reference, RegistryError, RepoName, MAX_MANIFEST_SIZE,
+};
+
+use crate::access::{authorize, Need};
+use crate::{V2Error, V2State};
+
+fn manifest_response(m: StoredManifest, head: bool) -> Result<Response, V2Error> {
+    let len = m.bytes.len();
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, m.media_type)
+        .header("docker-content-digest", m.digest.to_string())
+        .header(header::CONTENT_LENGTH, len)
+        .body(if head {
+            Body::empty()
+        } else {
+            Body::from(m.bytes)
+        })
+        .map_err(|e| V2Error::Internal(e.to_string()))
+}
+
+/// Stored bytes are served as stored: by digest always, and by tag too
+/// (quayside does not down-convert to Docker schema 1; see docs/REGISTRY.md).
+pub async fn get(
+    state: &V2State,
+    req: &Parts,
+    name: RepoName,
+    reference: Reference,
+    head: bool,
+) -> Result<Response, V2Error> {
+    let repo = authorize(state, req, &name, Need::Pull).await?;
+    let found = match &reference {
+        Reference::Tag(tag) => match state.registry.manifest_by_tag(&repo, tag.as_str()).await? {
+            TagLookup::Found(m) => m,
+            TagLookup::Expired => {
+                return Err(V2Error::Registry(
+                    RegistryError::new(ErrorCode::TagExpired).with_message(format!(
+                        "Tag {} was deleted or has expired. To pull, revive via time machine",
+                        tag.as_str()
+                    )),
+                ))
+            }
+            TagLookup::Missing => return Err(V2Error::code(ErrorCode::ManifestUnknown)),
+        },
+        Reference::Digest(d) => state
+            .registry
+            .manifest_by_digest(&repo, d)
+            .await?
+            .ok_or_else(|| V2Error::code(ErrorCode::ManifestUnknown))?,
+    };
+    manifest_response(found, head)
+}
+
+pub async fn put(
+    state: &V2State,
+    req: &Parts,
+    body: Body,
+    name: RepoName,
+    reference: Reference,
+) -> Result<Response, V2Error> {
+    let repo = authorize(state, req, &name, Need::Push).await?;
+    let content_type = req
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let bytes = axum::body::to_bytes(body, MAX_MANIFEST_SIZE + 1)
+        .await
+        .map_err(|_| {
+            V2Error::Registry(
+                RegistryError::new(ErrorCode::ManifestInvalid)
+                    .with_detail_message(format!(
+                        "manifest exceeds the maximum size of {MAX_MANIFEST_SIZE} bytes"
+                    ))
+                    .with_status(413),
+            )
+        })?;
+    let parsed = ParsedManifest::parse(&bytes, content_type.as_deref())
+        .map_err(|e| V2Error::Registry(e.registry_error()))?;
+    let tag = match &reference {
+        Reference::Digest(d) => {
+            if d != parsed.digest() {
+                return Err(V2Error::Registry(
+                    RegistryError::new(ErrorCode::ManifestInvalid)
+                        .with_detail_message("manifest digest mismatch"),
+                ));
+            }
+            None
+        }
+        Reference::Tag(t) => Some(t.as_str()),
+    };
+    let stored = state.registry.put_manifest(&repo, tag, &parsed).await?;
+    let mut builder = Response::builder()
+        .status(StatusCode::CREATED)
+        .header(
+            header::LOCATION,
+            format!("/v2/{}/manifests/{}", name.full(), stored.digest),
+        )
+        .header("docker-content-digest", stored.digest.to_string())
+        .header(header::CONTENT_LENGTH, 0);
+    if let Some(subject) = parsed.subject_digest() {
+        builder = builder.header("oci-subject", subject.to_string());
+    }
+    builder
+        .body(Body::empty())
+        .map_err(|e| V2Error::Internal(e.to_string()))
+}
+
+pub async fn delete(
+    state: &V2State,
+    req: &Parts,
+    name: RepoName,
+    reference: Reference,
+) -> Result<Response, V2Error> {
+    let repo = authorize(state, req, &name, Need::Push).await?;
+    let deleted = match &reference {
+        Reference::Tag(t) => state.registry.delete_by_tag(&repo, t.as_str()).await?,
+        Reference::Digest(d) => state.registry.delete_by_digest(&repo, d).await?,
+    };
+    if !deleted {
+        return Err(V2Error::code(ErrorCode::ManifestUnknown));
+    }
+    Response::builder()
+        .status(StatusCode::ACCEPTED)
+        .header(header::CONTENT_LENGTH, 0)
+        .body(Body::empty())
+        .map_err(|e| V2Error::Internal(e.to_string()))
+}

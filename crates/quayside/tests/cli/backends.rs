@@ -1,0 +1,101 @@
+//! A running quayside per database backend, for suites that must pass on both.
+
+use std::path::PathBuf;
+
+use crate::config_check::valid_config;
+use crate::harness::{free_port, Server};
+
+pub struct Running {
+    pub server: Server,
+    pub db_uri: String,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    pub pg: Option<quayside_test_db::TestDb>,
+    pub label: &'static str,
+    args: Vec<String>,
+}
+
+impl Running {
+    pub fn host(&self) -> String {
+        format!("localhost:{}", self.port)
+    }
+
+    /// Stops the server gracefully and starts it again on the same data.
+    pub async fn restart(mut self) -> Running {
+        let status = self.server.signal_and_wait("TERM");
+        assert!(status.success(), "{}: {status}", self.label);
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        self.server = Server::start(&args, self.dir.path(), self.port).await;
+        self
+    }
+
+    pub async fn stop(mut self) {
+        let status = self.server.signal_and_wait("TERM");
+        assert!(
+            status.success(),
+            "{}: {status}\n{}",
+            self.label,
+            self.server.log_text()
+        );
+        if let Some(pg) = self.pg.take() {
+            pg.cleanup().await;
+        }
+    }
+}
+
+/// The embedded default: SQLite and local files.
+pub async fn sqlite() -> Running {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let args = vec!["--listen".to_string(), format!("127.0.0.1:{port}")];
+    let server = Server::start(
+        &["--listen", &format!("127.0.0.1:{port}")],
+        dir.path(),
+        port,
+    )
+    .await;
+    let db: PathBuf = dir.path().join("quayside-data/quayside.db");
+    Running {
+        server,
+        db_uri: format!("sqlite:///{}", db.display()),
+        port,
+        dir,
+        pg: None,
+        label: "sqlite",
+        args,
+    }
+}
+
+/// A Quay config directory on a fresh PostgreSQL database (and Redis).
+pub async fn postgres() -> Running {
+    let pg = quayside_test_db::TestDb::empty_postgres().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let yaml = valid_config(dir.path())
+        .replace(
+            &format!("DB_URI: sqlite:///{}", dir.path().join("quay.db").display()),
+            &format!("DB_URI: {}", pg.uri()),
+        )
+        .replace(
+            "SERVER_HOSTNAME: localhost:8080",
+            &format!("SERVER_HOSTNAME: localhost:{port}"),
+        );
+    std::fs::write(dir.path().join("config.yaml"), yaml).expect("write config");
+    let args = vec![
+        "--config-dir".to_string(),
+        dir.path().to_str().expect("utf8").to_string(),
+        "--listen".to_string(),
+        format!("127.0.0.1:{port}"),
+    ];
+    let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let server = Server::start(&arg_refs, dir.path(), port).await;
+    Running {
+        server,
+        db_uri: pg.uri().to_string(),
+        port,
+        dir,
+        pg: Some(pg),
+        label: "postgres",
+        args,
+    }
+}
