@@ -29,10 +29,13 @@ DISTRIBUTED_STORAGE_PREFERENCE:
   - local_us
 DEFAULT_TAG_EXPIRATION: 2w
 TAG_EXPIRATION_OPTIONS: [0s, 1d, 1w, 2w, 4w]
+INSTANCE_SERVICE_KEY_KID_LOCATION: {keys}/quay.kid
+INSTANCE_SERVICE_KEY_LOCATION: {keys}/quay.pem
 SOME_KEY_QUAYSIDE_DOES_NOT_KNOW: ignored
 "#,
         db = dir.join("quay.db").display(),
-        storage = dir.join("storage").display()
+        storage = dir.join("storage").display(),
+        keys = dir.display()
     )
 }
 

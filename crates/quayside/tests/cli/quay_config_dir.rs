@@ -26,6 +26,10 @@ async fn serve_and_check(dir: &std::path::Path, expect_backend_rows: bool) {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status_code"], 200);
     assert!(
+        dir.join("quay.kid").is_file() && dir.join("quay.pem").is_file(),
+        "the instance service key is written where INSTANCE_SERVICE_KEY_*_LOCATION say"
+    );
+    assert!(
         dir.join("storage/_verify").is_file(),
         "the storage probe is written in the configured LocalStorage path"
     );

@@ -42,6 +42,19 @@ impl Ctx {
             .request(method, self.url(path))
             .bearer_auth(&self.token)
     }
+    async fn send(&self, method: reqwest::Method, path: &str) -> reqwest::Response {
+        self.req(method.clone(), path)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+    async fn anon_get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
     async fn push_blob(&self, repo: &str, data: &[u8]) -> String {
         let d = digest(data);
         let resp = self
@@ -63,10 +76,8 @@ impl Ctx {
     }
     async fn start_upload(&self, repo: &str) -> String {
         let resp = self
-            .req(reqwest::Method::POST, &format!("/v2/{repo}/blobs/uploads/"))
-            .send()
-            .await
-            .expect("start");
+            .send(reqwest::Method::POST, &format!("/v2/{repo}/blobs/uploads/"))
+            .await;
         assert_eq!(resp.status(), StatusCode::ACCEPTED);
         let loc = resp.headers()["location"]
             .to_str()
@@ -119,20 +130,11 @@ async fn suite(run: Running) {
         resp.headers()["docker-distribution-api-version"],
         "registry/2.0"
     );
-    let resp = ctx
-        .req(reqwest::Method::GET, "/v2/")
-        .send()
-        .await
-        .expect("ping");
+    let resp = ctx.send(reqwest::Method::GET, "/v2/").await;
     assert_eq!(resp.status(), StatusCode::OK);
 
     // Missing auth on a repository: 401 with the repository scope.
-    let resp = ctx
-        .http
-        .get(ctx.url(&format!("/v2/{repo}/tags/list")))
-        .send()
-        .await
-        .expect("tags");
+    let resp = ctx.anon_get(&format!("/v2/{repo}/tags/list")).await;
     let ch = resp.headers()["www-authenticate"]
         .to_str()
         .expect("challenge")
@@ -249,10 +251,8 @@ async fn suite(run: Running) {
         (StatusCode::BAD_REQUEST, "BLOB_UPLOAD_INVALID".into())
     );
     let resp = ctx
-        .req(reqwest::Method::HEAD, &format!("/v2/{repo}/blobs/{wrong}"))
-        .send()
-        .await
-        .expect("head");
+        .send(reqwest::Method::HEAD, &format!("/v2/{repo}/blobs/{wrong}"))
+        .await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     let resp = ctx
         .req(
@@ -293,11 +293,7 @@ async fn suite(run: Running) {
         .expect("patch");
     assert_eq!(resp.status(), StatusCode::ACCEPTED);
     assert_eq!(resp.headers()["range"], "0-99999");
-    let status = ctx
-        .req(reqwest::Method::GET, &loc)
-        .send()
-        .await
-        .expect("status");
+    let status = ctx.send(reqwest::Method::GET, &loc).await;
     assert_eq!(status.status(), StatusCode::NO_CONTENT);
     assert_eq!(status.headers()["range"], "0-99999");
     let resp = ctx
@@ -309,10 +305,8 @@ async fn suite(run: Running) {
     assert_eq!(resp.status(), StatusCode::ACCEPTED);
     let d = digest(&data);
     let resp = ctx
-        .req(reqwest::Method::PUT, &format!("{loc}?digest={d}"))
-        .send()
-        .await
-        .expect("put");
+        .send(reqwest::Method::PUT, &format!("{loc}?digest={d}"))
+        .await;
     assert_eq!(resp.status(), StatusCode::CREATED);
     assert_eq!(resp.headers()["docker-content-digest"], d.as_str());
     // Ranged read.
@@ -326,27 +320,17 @@ async fn suite(run: Running) {
     assert_eq!(resp.bytes().await.expect("body").as_ref(), &data[10..20]);
     // Blob DELETE is unsupported, as in Quay.
     let resp = ctx
-        .req(reqwest::Method::DELETE, &format!("/v2/{repo}/blobs/{d}"))
-        .send()
-        .await
-        .expect("delete");
+        .send(reqwest::Method::DELETE, &format!("/v2/{repo}/blobs/{d}"))
+        .await;
     assert_eq!(
         error_code(resp).await,
         (StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED".into())
     );
     // Cancel an upload; its id is then unknown.
     let loc = ctx.start_upload(&repo).await;
-    let resp = ctx
-        .req(reqwest::Method::DELETE, &loc)
-        .send()
-        .await
-        .expect("cancel");
+    let resp = ctx.send(reqwest::Method::DELETE, &loc).await;
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
-    let resp = ctx
-        .req(reqwest::Method::GET, &loc)
-        .send()
-        .await
-        .expect("status");
+    let resp = ctx.send(reqwest::Method::GET, &loc).await;
     assert_eq!(
         error_code(resp).await,
         (StatusCode::NOT_FOUND, "BLOB_UPLOAD_UNKNOWN".into())
@@ -420,10 +404,8 @@ async fn suite(run: Running) {
         );
     }
     let resp = ctx
-        .req(reqwest::Method::GET, &format!("/v2/{repo}/manifests/t1"))
-        .send()
-        .await
-        .expect("get");
+        .send(reqwest::Method::GET, &format!("/v2/{repo}/manifests/t1"))
+        .await;
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(
         resp.headers()["content-type"],
@@ -435,10 +417,8 @@ async fn suite(run: Running) {
         "byte-identical"
     );
     let resp = ctx
-        .req(reqwest::Method::GET, &format!("/v2/{repo}/manifests/nope"))
-        .send()
-        .await
-        .expect("get");
+        .send(reqwest::Method::GET, &format!("/v2/{repo}/manifests/nope"))
+        .await;
     assert_eq!(
         error_code(resp).await,
         (StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN".into())
@@ -459,10 +439,8 @@ async fn suite(run: Running) {
         json!({"name": repo, "tags": ["t0", "t1", "t2"]})
     );
     let resp = ctx
-        .req(reqwest::Method::GET, &format!("/v2/{repo}/tags/list?n=2"))
-        .send()
-        .await
-        .expect("tags");
+        .send(reqwest::Method::GET, &format!("/v2/{repo}/tags/list?n=2"))
+        .await;
     assert_eq!(
         resp.headers()["link"],
         format!("</v2/{repo}/tags/list?n=2&last=t1>; rel=\"next\"").as_str()
@@ -496,10 +474,8 @@ async fn suite(run: Running) {
 
     // Delete by tag, then by digest (removes every remaining tag), then 404.
     let resp = ctx
-        .req(reqwest::Method::DELETE, &format!("/v2/{repo}/manifests/t0"))
-        .send()
-        .await
-        .expect("delete");
+        .send(reqwest::Method::DELETE, &format!("/v2/{repo}/manifests/t0"))
+        .await;
     assert_eq!(resp.status(), StatusCode::ACCEPTED);
     let resp = ctx
         .req(
@@ -511,10 +487,8 @@ async fn suite(run: Running) {
         .expect("delete");
     assert_eq!(resp.status(), StatusCode::ACCEPTED);
     let resp = ctx
-        .req(reqwest::Method::GET, &format!("/v2/{repo}/tags/list"))
-        .send()
-        .await
-        .expect("tags");
+        .send(reqwest::Method::GET, &format!("/v2/{repo}/tags/list"))
+        .await;
     assert_eq!(resp.json::<Value>().await.expect("json")["tags"], json!([]));
     let resp = ctx
         .req(
@@ -530,11 +504,7 @@ async fn suite(run: Running) {
     );
 
     // Catalog: the caller sees its repository; anonymous sees nothing.
-    let resp = ctx
-        .req(reqwest::Method::GET, "/v2/_catalog")
-        .send()
-        .await
-        .expect("catalog");
+    let resp = ctx.send(reqwest::Method::GET, "/v2/_catalog").await;
     let repos = resp.json::<Value>().await.expect("json")["repositories"].clone();
     assert!(
         repos
@@ -544,12 +514,7 @@ async fn suite(run: Running) {
             .any(|r| r == repo.as_str()),
         "{repos}"
     );
-    let resp = ctx
-        .http
-        .get(ctx.url("/v2/_catalog"))
-        .send()
-        .await
-        .expect("catalog");
+    let resp = ctx.anon_get("/v2/_catalog").await;
     assert_eq!(
         resp.json::<Value>().await.expect("json"),
         json!({"repositories": []})
@@ -591,11 +556,8 @@ async fn suite(run: Running) {
         .expect("put");
     assert_eq!(resp.status(), StatusCode::CREATED);
     let resp = ctx
-        .http
-        .get(ctx.url(&format!("/v2/{public_repo}/manifests/latest")))
-        .send()
-        .await
-        .expect("anon get");
+        .anon_get(&format!("/v2/{public_repo}/manifests/latest"))
+        .await;
     assert_eq!(
         resp.status(),
         StatusCode::OK,
@@ -639,12 +601,7 @@ async fn suite(run: Running) {
         error_code(resp).await,
         (StatusCode::UNAUTHORIZED, "UNAUTHORIZED".into())
     );
-    let resp = ctx
-        .http
-        .get(ctx.url(&format!("/v2/{repo}/manifests/t1")))
-        .send()
-        .await
-        .expect("anon private");
+    let resp = ctx.anon_get(&format!("/v2/{repo}/manifests/t1")).await;
     assert_eq!(
         resp.status(),
         StatusCode::UNAUTHORIZED,
@@ -665,11 +622,7 @@ async fn suite(run: Running) {
         base: format!("http://127.0.0.1:{}", run.port),
         ..ctx
     };
-    let resp = ctx
-        .req(reqwest::Method::GET, &loc)
-        .send()
-        .await
-        .expect("status after restart");
+    let resp = ctx.send(reqwest::Method::GET, &loc).await;
     assert_eq!(
         resp.status(),
         StatusCode::NO_CONTENT,
@@ -684,10 +637,8 @@ async fn suite(run: Running) {
         .expect("patch");
     assert_eq!(resp.status(), StatusCode::ACCEPTED);
     let resp = ctx
-        .req(reqwest::Method::PUT, &format!("{loc}?digest={d}"))
-        .send()
-        .await
-        .expect("put");
+        .send(reqwest::Method::PUT, &format!("{loc}?digest={d}"))
+        .await;
     assert_eq!(
         resp.status(),
         StatusCode::CREATED,
