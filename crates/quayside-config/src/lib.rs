@@ -6,6 +6,7 @@ mod bundle;
 mod config;
 mod error;
 mod features;
+mod live;
 mod load;
 mod redact;
 mod types;
@@ -17,6 +18,7 @@ pub use config::{
 };
 pub use error::{ConfigError, MARSHAL_ERROR_PREFIX};
 pub use features::{Features, KNOWN_FEATURES};
+pub use live::LiveSettings;
 pub use load::{load_dir, EnvOverrides, OVERRIDE_CONFIG_ENV, STORAGE_PREFERENCE_ENV};
 pub use redact::{redact_uri, REDACTED};
 pub use types::{

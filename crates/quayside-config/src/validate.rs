@@ -338,6 +338,11 @@ fn distributed_storage(c: &Config, out: &mut Vec<ValidationFailure>) {
             &c.distributed_storage_default_locations,
         ),
     ] {
+        // Only lists the configuration names: Quay's built-in default
+        // (`[local_us]`) is not an error for a config without `local_us`.
+        if !c.is_set(key) {
+            continue;
+        }
         for id in list {
             if !c.distributed_storage_config.contains_key(id) {
                 let via = if key == "DISTRIBUTED_STORAGE_PREFERENCE" && from_env {

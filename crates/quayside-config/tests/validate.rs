@@ -268,3 +268,25 @@ fn table_rendering() {
     let empty = render_table(&[]);
     assert!(empty.contains("(no validation errors)"), "{empty}");
 }
+
+#[test]
+fn quay_default_storage_lists_do_not_reject_other_location_ids() {
+    // Quay's built-in DISTRIBUTED_STORAGE_PREFERENCE / _DEFAULT_LOCATIONS are
+    // `[local_us]`; a config that leaves them out and names its location
+    // otherwise is valid. Written-out lists are still checked.
+    let base = "SETUP_COMPLETE: true\nSERVER_HOSTNAME: quay.example.com\nDB_URI: postgresql://q@db/quay\n\
+                DATABASE_SECRET_KEY: k\nBUILDLOGS_REDIS: {host: r}\nUSER_EVENTS_REDIS: {host: r}\n\
+                DISTRIBUTED_STORAGE_CONFIG: {default: [LocalStorage, {storage_path: /datastorage}]}\n";
+    let c = Config::from_yaml_str(base).expect("config");
+    let failures = validate(&c, &BundleFiles::default());
+    assert!(failures.is_empty(), "{failures:?}");
+    let c = Config::from_yaml_str(&format!(
+        "{base}DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS: [local_us]\n"
+    ))
+    .expect("config");
+    let failures = validate(&c, &BundleFiles::default());
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(failures[0]
+        .message
+        .contains("DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS entry `local_us`"));
+}
