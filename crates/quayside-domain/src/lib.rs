@@ -21,5 +21,6 @@ pub use error::DomainError;
 pub use quayside_meta::registry::CatalogScope as CatalogFilter;
 pub use registry::{
     referrers_index, BlobInfo, CatalogEntry, NoBody, ReferrerDescriptor, Registry,
-    RegistrySettings, RepoRef, StoredManifest, TagLookup, UploadSession,
+    RegistrySettings, RepoRef, StoredManifest, TagLookup, UploadSession, EMPTY_LAYER_BYTES,
+    EMPTY_LAYER_DIGEST,
 };

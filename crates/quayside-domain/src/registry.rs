@@ -18,8 +18,14 @@ use uuid::Uuid;
 use crate::DomainError;
 
 /// The gzipped empty tar layer Docker elides; Quay treats it as shared by every repository.
-const EMPTY_LAYER_DIGEST: &str =
+pub const EMPTY_LAYER_DIGEST: &str =
     "sha256:a3ed95caeb02ffe68cdd9fd84406680ae93d633cb16422d00e8a7c22955b46d4";
+
+/// The bytes of [`EMPTY_LAYER_DIGEST`] (Quay's `EMPTY_LAYER_BYTES`): a gzipped, empty tar.
+pub const EMPTY_LAYER_BYTES: [u8; 32] = [
+    31, 139, 8, 0, 0, 9, 110, 136, 0, 255, 98, 24, 5, 163, 96, 20, 140, 88, 0, 8, 0, 0, 255, 255,
+    46, 175, 181, 239, 0, 4, 0, 0,
+];
 
 /// Registry behaviour taken from Quay's configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -807,6 +813,9 @@ impl Registry {
             let mut found = self.inner.db.repository_blob(rid, &digest, now).await?;
             if found.is_none() && digest == EMPTY_LAYER_DIGEST {
                 found = self.inner.db.shared_blob(&digest).await?;
+                if found.is_none() {
+                    found = Some(self.create_empty_layer().await?);
+                }
             }
             match found {
                 Some(b) if !blob_ids.contains(&b.storage_id) => blob_ids.push(b.storage_id),
@@ -867,6 +876,38 @@ impl Registry {
             media_type: m.media_type().to_string(),
             bytes: Bytes::copy_from_slice(m.bytes()),
         })
+    }
+
+    /// Writes the shared empty layer into the preferred location and records it, as Quay's
+    /// `get_or_create_shared_blob` does when a manifest needs it and no repository has it.
+    async fn create_empty_layer(&self) -> Result<BlobRow, DomainError> {
+        let engine = self.inner.storage.preferred().clone();
+        let hex = EMPTY_LAYER_DIGEST.trim_start_matches("sha256:");
+        let path = layout::blob_path(hex).ok_or_else(|| {
+            DomainError::Inconsistent(format!("no storage path for {EMPTY_LAYER_DIGEST}"))
+        })?;
+        if engine.size(&path).await? != Some(EMPTY_LAYER_BYTES.len() as u64) {
+            let mut w = engine.writer(&path, false).await?;
+            w.write(Bytes::from_static(&EMPTY_LAYER_BYTES)).await?;
+            w.finish().await?;
+        }
+        let location_id = self.inner.db.storage_location_id(engine.id()).await?;
+        let uuid = Uuid::new_v4().hyphenated().to_string();
+        let id = self
+            .inner
+            .db
+            .get_or_create_shared_blob(
+                EMPTY_LAYER_DIGEST,
+                EMPTY_LAYER_BYTES.len() as i64,
+                location_id,
+                &uuid,
+            )
+            .await?;
+        self.inner
+            .db
+            .blob_by_id(id)
+            .await?
+            .ok_or_else(|| DomainError::Inconsistent(format!("blob {id} vanished")))
     }
 
     /// Ends the alive tag `tag`. False if there is none.
@@ -1004,5 +1045,16 @@ fn blob_object_path(blob: &BlobInfo) -> Result<String, DomainError> {
         let id = Uuid::parse_str(&blob.uuid)
             .map_err(|_| DomainError::Inconsistent(format!("bad storage uuid {}", blob.uuid)))?;
         Ok(layout::legacy_blob_path(&id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_layer_bytes_hash_to_the_shared_digest() {
+        let hex = hex::encode(Sha256::digest(EMPTY_LAYER_BYTES));
+        assert_eq!(format!("sha256:{hex}"), EMPTY_LAYER_DIGEST);
     }
 }

@@ -515,6 +515,88 @@ impl Db {
         Ok(storage_id)
     }
 
+    /// Returns the `imagestorage` row with `digest`, creating it (`cas_path`, not uploading,
+    /// `size` bytes) when there is none, and ensures its placement in `location_id`: Quay's
+    /// `get_or_create_shared_blob`, used for globally shared blobs such as the empty layer.
+    /// The caller has written the object already.
+    pub async fn get_or_create_shared_blob(
+        &self,
+        digest: &str,
+        size: i64,
+        location_id: i32,
+        new_uuid: &str,
+    ) -> Result<i32, MetaError> {
+        let backend = self.backend();
+        let id: i32 = with_pool!(self, pool => {
+            let mut tx = pool.begin_with(begin_sql(backend)).await?;
+            if let Some(lock) = lock_sql(backend) {
+                sqlx::query(lock).bind(digest_lock_key(digest)).execute(&mut *tx).await?;
+            }
+            let existing: Option<i32> = sqlx::query_scalar(
+                "SELECT id FROM imagestorage WHERE content_checksum = $1 ORDER BY id LIMIT 1",
+            )
+            .bind(digest)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let id = match existing {
+                Some(id) => id,
+                None => {
+                    sqlx::query_scalar(
+                        "INSERT INTO imagestorage (uuid, image_size, uncompressed_size, \
+                         uploading, cas_path, content_checksum) \
+                         VALUES ($1, $2, NULL, $3, $4, $5) RETURNING id",
+                    )
+                    .bind(new_uuid)
+                    .bind(size)
+                    .bind(false)
+                    .bind(true)
+                    .bind(digest)
+                    .fetch_one(&mut *tx)
+                    .await?
+                }
+            };
+            sqlx::query(
+                "INSERT INTO imagestorageplacement (storage_id, location_id) VALUES ($1, $2) \
+                 ON CONFLICT (storage_id, location_id) DO NOTHING",
+            )
+            .bind(id)
+            .bind(location_id)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            id
+        });
+        Ok(id)
+    }
+
+    /// Ids of every `imagestorage` row with `digest`, oldest first (inspection and tests).
+    pub async fn storage_ids_for_checksum(&self, digest: &str) -> Result<Vec<i32>, MetaError> {
+        const SQL: &str = "SELECT id FROM imagestorage WHERE content_checksum = $1 ORDER BY id";
+        let ids: Vec<i32> = with_pool!(self, pool => {
+            sqlx::query_scalar(SQL).bind(digest).fetch_all(pool).await
+        })?;
+        Ok(ids)
+    }
+
+    /// The media type name of manifest `digest` in a repository and the checksums of the
+    /// blobs its `manifestblob` rows link, sorted (inspection and tests).
+    pub async fn manifest_blob_checksums(
+        &self,
+        repository_id: i32,
+        digest: &str,
+    ) -> Result<Option<(String, Vec<String>)>, MetaError> {
+        let Some(row) = self.manifest_row(repository_id, digest).await? else {
+            return Ok(None);
+        };
+        const SQL: &str = "SELECT s.content_checksum FROM manifestblob mb \
+            JOIN imagestorage s ON s.id = mb.blob_id \
+            WHERE mb.manifest_id = $1 AND mb.repository_id = $2 ORDER BY s.content_checksum";
+        let sums: Vec<String> = with_pool!(self, pool => {
+            sqlx::query_scalar(SQL).bind(row.id).bind(repository_id).fetch_all(pool).await
+        })?;
+        Ok(Some((row.media_type, sums)))
+    }
+
     /// The blob row `storage_id` with its locations.
     pub async fn blob_by_id(&self, storage_id: i32) -> Result<Option<BlobRow>, MetaError> {
         const SQL: &str = "SELECT s.id, s.uuid, s.content_checksum, s.image_size, s.cas_path \

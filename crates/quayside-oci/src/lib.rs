@@ -18,7 +18,8 @@ pub use digest::{Algorithm, Digest, DigestError};
 pub use endpoint::{Endpoint, ParseError};
 pub use error::{ErrorCode, RegistryError};
 pub use manifest::{
-    check_artifact_types, Descriptor, ImageIndex, ImageManifest, ManifestBody, ManifestError,
-    ManifestKind, ParsedManifest, Platform, Schema1Manifest, MAX_MANIFEST_SIZE,
+    check_artifact_types, is_oci11_artifact, ArtifactPolicy, Descriptor, ImageIndex, ImageManifest,
+    ManifestBody, ManifestError, ManifestKind, ParsedManifest, Platform, Schema1Manifest,
+    MAX_MANIFEST_SIZE,
 };
 pub use name::{NameError, NameRules, Reference, ReferenceError, RepoName, Tag, TagError};

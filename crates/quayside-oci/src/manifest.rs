@@ -28,8 +28,9 @@
 //! * Quay enforces no manifest size limit of its own (nginx body limits apply);
 //!   we use the distribution-spec's recommended 4 MiB, [`MAX_MANIFEST_SIZE`].
 //! * Config/layer media-type allow-listing (`ALLOWED_OCI_ARTIFACT_TYPES`, applied
-//!   by Quay unless `IGNORE_UNKNOWN_MEDIATYPES`) is *not* part of parsing; call
-//!   [`check_artifact_types`] where the deployment wants it.
+//!   by Quay unless `IGNORE_UNKNOWN_MEDIATYPES`) is *not* part of parsing:
+//!   [`check_artifact_types`] is Quay's rule, [`ArtifactPolicy`] is what `/v2`
+//!   applies (Quay's registration from config, plus OCI 1.1 artifacts).
 //!
 //! `oci-spec` 0.10 is deliberately not used: its `Platform` maps `os.version` /
 //! `os.features` to the JSON keys `os_version` / `os_features` (no serde rename),
@@ -858,4 +859,222 @@ pub fn check_artifact_types(
         }
     }
     Ok(())
+}
+
+/// Whether `manifest` is an OCI 1.1 artifact in the image-spec's recommended
+/// shape: an OCI image manifest with `artifactType` and the empty config
+/// descriptor type (`application/vnd.oci.empty.v1+json`).
+pub fn is_oci11_artifact(manifest: &ParsedManifest) -> bool {
+    match manifest.body() {
+        ManifestBody::Image(m) => {
+            manifest.kind() == ManifestKind::OciManifest
+                && m.artifact_type.as_deref().is_some_and(|t| !t.is_empty())
+                && m.config.media_type == mt::OCI_EMPTY
+        }
+        _ => false,
+    }
+}
+
+/// The artifact-type policy of a deployment, built from Quay's configuration
+/// the way Quay registers types at start-up: `application/vnd.oci.image.config.v1+json`
+/// and the OCI layer types always; every `ALLOWED_OCI_ARTIFACT_TYPES` entry when
+/// `FEATURE_GENERAL_OCI_SUPPORT` is on; the Helm config and layer types when
+/// `FEATURE_HELM_OCI_SUPPORT` is on. `IGNORE_UNKNOWN_MEDIATYPES` switches the
+/// check off.
+///
+/// One deliberate extension (see docs/REGISTRY.md): OCI 1.1 artifacts
+/// ([`is_oci11_artifact`]) are accepted whatever their layer types, because the
+/// image-spec names `artifactType` + the empty config as *the* way to package
+/// arbitrary content, and an allow-list keyed on the config media type cannot
+/// describe them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ArtifactPolicy {
+    /// Registered config media type → extra layer media types.
+    pub registered: Vec<(String, Vec<String>)>,
+    /// `IGNORE_UNKNOWN_MEDIATYPES`.
+    pub ignore_unknown_mediatypes: bool,
+}
+
+impl ArtifactPolicy {
+    /// Registers types as Quay's `app.py` does.
+    pub fn from_config<'a, I>(
+        general_oci_support: bool,
+        helm_oci_support: bool,
+        allowed_oci_artifact_types: I,
+        ignore_unknown_mediatypes: bool,
+    ) -> ArtifactPolicy
+    where
+        I: IntoIterator<Item = (&'a String, &'a Vec<String>)>,
+    {
+        let mut registered: Vec<(String, Vec<String>)> = Vec::new();
+        if general_oci_support {
+            for (config, layers) in allowed_oci_artifact_types {
+                registered.push((config.clone(), layers.clone()));
+            }
+        }
+        if helm_oci_support {
+            registered.push((
+                mt::HELM_CONFIG.to_owned(),
+                vec![mt::TAR_GZIP.to_owned(), mt::HELM_CHART_CONTENT.to_owned()],
+            ));
+        }
+        ArtifactPolicy {
+            registered,
+            ignore_unknown_mediatypes,
+        }
+    }
+
+    /// Quay's defaults (`FEATURE_GENERAL_OCI_SUPPORT`, `FEATURE_HELM_OCI_SUPPORT`
+    /// and the default `ALLOWED_OCI_ARTIFACT_TYPES`).
+    pub fn quay_default() -> ArtifactPolicy {
+        let mut registered: Vec<(String, Vec<String>)> = mt::DEFAULT_ALLOWED_OCI_ARTIFACT_TYPES
+            .iter()
+            .map(|(c, ls)| {
+                (
+                    (*c).to_owned(),
+                    ls.iter().map(|l| (*l).to_owned()).collect(),
+                )
+            })
+            .collect();
+        registered.push((
+            mt::HELM_CONFIG.to_owned(),
+            vec![mt::TAR_GZIP.to_owned(), mt::HELM_CHART_CONTENT.to_owned()],
+        ));
+        ArtifactPolicy {
+            registered,
+            ignore_unknown_mediatypes: false,
+        }
+    }
+
+    /// Checks an incoming manifest. Only OCI image manifests are subject to the
+    /// policy (as in Quay); OCI 1.1 artifacts pass (see the type's docs).
+    pub fn check(&self, manifest: &ParsedManifest) -> Result<(), ManifestError> {
+        if self.ignore_unknown_mediatypes || is_oci11_artifact(manifest) {
+            return Ok(());
+        }
+        let allowed: Vec<(&str, Vec<&str>)> = self
+            .registered
+            .iter()
+            .map(|(c, ls)| (c.as_str(), ls.iter().map(String::as_str).collect()))
+            .collect();
+        let refs: Vec<(&str, &[&str])> =
+            allowed.iter().map(|(c, ls)| (*c, ls.as_slice())).collect();
+        check_artifact_types(manifest, &refs)
+    }
+}
+
+#[cfg(test)]
+mod policy_tests {
+    use super::*;
+
+    const D1: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+    const D2: &str = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
+
+    fn manifest(
+        config_type: &str,
+        layer_type: &str,
+        artifact_type: Option<&str>,
+    ) -> ParsedManifest {
+        let at = artifact_type
+            .map(|t| format!(r#""artifactType":"{t}","#))
+            .unwrap_or_default();
+        let body = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{}",{at}"config":{{"mediaType":"{config_type}","digest":"{D1}","size":2}},"layers":[{{"mediaType":"{layer_type}","digest":"{D2}","size":3}}]}}"#,
+            mt::OCI_MANIFEST
+        );
+        ParsedManifest::parse(body.as_bytes(), Some(mt::OCI_MANIFEST)).expect("parses")
+    }
+
+    #[test]
+    fn quay_default_accepts_images_helm_and_registered_types() {
+        let p = ArtifactPolicy::quay_default();
+        assert_eq!(
+            p.check(&manifest(mt::OCI_CONFIG, mt::OCI_LAYER_TAR_GZIP, None)),
+            Ok(())
+        );
+        assert_eq!(
+            p.check(&manifest(mt::HELM_CONFIG, mt::HELM_CHART_CONTENT, None)),
+            Ok(())
+        );
+        assert_eq!(
+            p.check(&manifest(
+                mt::OCI_CONFIG,
+                "application/vnd.in-toto+json",
+                None
+            )),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn disallowed_config_and_layer_types_are_refused() {
+        let p = ArtifactPolicy::quay_default();
+        assert_eq!(
+            p.check(&manifest("application/x-custom", mt::OCI_LAYER_TAR, None)),
+            Err(ManifestError::DisallowedMediaType {
+                field: "config.mediaType".into(),
+                media_type: "application/x-custom".into()
+            })
+        );
+        assert_eq!(
+            p.check(&manifest(mt::OCI_CONFIG, "text/plain", None)),
+            Err(ManifestError::DisallowedMediaType {
+                field: "layers[0].mediaType".into(),
+                media_type: "text/plain".into()
+            })
+        );
+        // The empty config without artifactType is not an OCI 1.1 artifact.
+        assert!(p
+            .check(&manifest(mt::OCI_EMPTY, "text/plain", None))
+            .is_err());
+        // An empty artifactType does not count either.
+        assert!(p
+            .check(&manifest(mt::OCI_EMPTY, "text/plain", Some("")))
+            .is_err());
+    }
+
+    #[test]
+    fn oci11_artifacts_pass_whatever_their_layers() {
+        let p = ArtifactPolicy::quay_default();
+        let m = manifest(mt::OCI_EMPTY, "text/plain", Some("application/vnd.example"));
+        assert!(is_oci11_artifact(&m));
+        assert_eq!(p.check(&m), Ok(()));
+        // The raw Quay rule still refuses it.
+        assert!(check_artifact_types(&m, mt::DEFAULT_ALLOWED_OCI_ARTIFACT_TYPES).is_err());
+        // artifactType with a non-empty, unregistered config is still checked.
+        assert!(p
+            .check(&manifest("application/x-custom", "text/plain", Some("a/b")))
+            .is_err());
+    }
+
+    #[test]
+    fn feature_flags_register_types() {
+        let mut allowed = std::collections::BTreeMap::new();
+        allowed.insert(
+            "application/x-custom".to_owned(),
+            vec!["x/layer".to_owned()],
+        );
+        let on = ArtifactPolicy::from_config(true, false, &allowed, false);
+        assert_eq!(
+            on.check(&manifest("application/x-custom", "x/layer", None)),
+            Ok(())
+        );
+        assert!(on
+            .check(&manifest(mt::HELM_CONFIG, mt::HELM_CHART_CONTENT, None))
+            .is_err());
+        let off = ArtifactPolicy::from_config(false, true, &allowed, false);
+        assert!(off
+            .check(&manifest("application/x-custom", "x/layer", None))
+            .is_err());
+        assert_eq!(
+            off.check(&manifest(mt::HELM_CONFIG, mt::TAR_GZIP, None)),
+            Ok(())
+        );
+        assert_eq!(
+            off.check(&manifest(mt::OCI_CONFIG, mt::OCI_LAYER_TAR, None)),
+            Ok(())
+        );
+        let ignore = ArtifactPolicy::from_config(false, false, &allowed, true);
+        assert_eq!(ignore.check(&manifest("q/r", "s/t", None)), Ok(()));
+    }
 }
