@@ -158,6 +158,31 @@ pub async fn check_all(resolved: &crate::bootstrap::Resolved) -> Vec<ValidationF
         failures.retain(|f| f.field_group != "Redis");
     }
     let failed_groups: Vec<String> = failures.iter().map(|f| f.field_group.clone()).collect();
+    failures.extend(check_tls(config));
     failures.extend(online(config, &failed_groups).await);
     failures
+}
+
+/// The certificate checks config-tool's HostSettings runs on the bundle (when quayside
+/// terminates TLS itself and both files are present; their absence is reported
+/// statically), plus the extra CA files outbound HTTPS will trust.
+pub fn check_tls(config: &Config) -> Vec<ValidationFailure> {
+    let mut out = Vec::new();
+    if crate::tls::serves_tls(config) {
+        if let (Some(cert), Some(key)) = (&config.bundle.ssl_cert, &config.bundle.ssl_key) {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+                .unwrap_or(0);
+            out.extend(
+                crate::tls::check_server_files(cert, key, &config.server_hostname, now)
+                    .into_iter()
+                    .map(|e| failure("HostSettings", e.to_string())),
+            );
+        }
+    }
+    if let Err(e) = crate::tls::outbound_roots(config) {
+        out.push(failure("HostSettings", e.to_string()));
+    }
+    out
 }

@@ -75,11 +75,36 @@ pub(crate) struct LocalKey {
     pub(crate) encoding: EncodingKey,
 }
 
-fn public_jwk(key: &RsaPrivateKey) -> (String, String, String) {
+pub(crate) fn public_jwk(key: &RsaPrivateKey) -> (String, String, String) {
     let n = URL_SAFE_NO_PAD.encode(key.n().to_bytes_be());
     let e = URL_SAFE_NO_PAD.encode(key.e().to_bytes_be());
     let kid = jwk_thumbprint(&e, &n);
     (n, e, kid)
+}
+
+/// A fresh RSA 2048 key pair as Quay stores it: the public JWK (JSON text, with `kid`),
+/// the kid (RFC 7638 thumbprint) and the PKCS#1 PEM private key.
+pub(crate) struct KeyMaterial {
+    pub(crate) kid: String,
+    pub(crate) jwk: String,
+    pub(crate) pem: String,
+}
+
+/// Generates [`KeyMaterial`] (CPU-bound: call from a blocking context).
+pub(crate) fn generate_key_material() -> Result<KeyMaterial, AuthError> {
+    let mut rng = rsa::rand_core::OsRng;
+    let key = RsaPrivateKey::new(&mut rng, 2048)
+        .map_err(|e| AuthError::Key(format!("RSA key generation failed: {e}")))?;
+    let (n, e, kid) = public_jwk(&key);
+    let jwk = serde_json::json!({"n": n, "e": e, "kty": "RSA", "kid": kid}).to_string();
+    let pem = key
+        .to_pkcs1_pem(LineEnding::LF)
+        .map_err(|e| AuthError::Key(format!("PEM encoding failed: {e}")))?;
+    Ok(KeyMaterial {
+        kid,
+        jwk,
+        pem: pem.to_string(),
+    })
 }
 
 /// Normal boot: new RSA 2048 key, approved `servicekey` row, kid/PEM files (0600).
@@ -87,18 +112,10 @@ pub(crate) async fn create_instance_key(
     db: &Db,
     settings: &AuthSettings,
 ) -> Result<LocalKey, AuthError> {
-    let key = tokio::task::spawn_blocking(|| {
-        let mut rng = rsa::rand_core::OsRng;
-        RsaPrivateKey::new(&mut rng, 2048)
-    })
-    .await
-    .map_err(|e| AuthError::Key(format!("key generation task failed: {e}")))?
-    .map_err(|e| AuthError::Key(format!("RSA key generation failed: {e}")))?;
-    let (n, e, kid) = public_jwk(&key);
-    let jwk = serde_json::json!({"n": n, "e": e, "kty": "RSA", "kid": kid}).to_string();
-    let pem = key
-        .to_pkcs1_pem(LineEnding::LF)
-        .map_err(|e| AuthError::Key(format!("PEM encoding failed: {e}")))?;
+    let KeyMaterial { kid, jwk, pem } =
+        tokio::task::spawn_blocking(generate_key_material)
+            .await
+            .map_err(|e| AuthError::Key(format!("key generation task failed: {e}")))??;
     let now = utc_now();
     let expiration = now
         + chrono::Duration::minutes(
@@ -158,7 +175,7 @@ pub(crate) async fn load_read_only_key(
     Ok(LocalKey { kid, encoding })
 }
 
-fn write_secret_file(path: &Path, contents: &[u8]) -> Result<(), AuthError> {
+pub(crate) fn write_secret_file(path: &Path, contents: &[u8]) -> Result<(), AuthError> {
     use std::io::Write;
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);
@@ -179,6 +196,46 @@ fn write_secret_file(path: &Path, contents: &[u8]) -> Result<(), AuthError> {
     f.write_all(contents)
         .map_err(|e| AuthError::Key(format!("cannot write {}: {e}", path.display())))?;
     Ok(())
+}
+
+impl crate::Auth {
+    /// Quay's servicekeyworker refresh: moves this instance's key expiration to now +
+    /// `INSTANCE_SERVICE_KEY_EXPIRATION` so it is neither rejected nor garbage-collected
+    /// while the instance runs. Returns the new expiration. Read-only registries write
+    /// nothing, so this refuses there.
+    pub async fn refresh_instance_key(&self) -> Result<NaiveDateTime, AuthError> {
+        let settings = &self.inner.settings;
+        if settings.read_only {
+            return Err(AuthError::Unavailable(
+                "the registry is read-only: the instance service key is not refreshed".into(),
+            ));
+        }
+        let kid = &self.inner.signer.kid;
+        let minutes = i64::try_from(settings.instance_key_expiration_min).unwrap_or(i64::MAX);
+        let expiration = utc_now()
+            .checked_add_signed(
+                chrono::Duration::try_minutes(minutes).unwrap_or(chrono::Duration::MAX),
+            )
+            .unwrap_or(NaiveDateTime::MAX);
+        // Microseconds, as the column stores them (and Python's datetime has).
+        let expiration = chrono::Timelike::with_nanosecond(
+            &expiration,
+            chrono::Timelike::nanosecond(&expiration) / 1000 * 1000,
+        )
+        .unwrap_or(expiration);
+        let changed = self
+            .inner
+            .db
+            .set_service_key_expiration(kid, Some(expiration))
+            .await?;
+        if changed == 0 {
+            return Err(AuthError::Key(format!(
+                "instance service key {kid} is no longer in the servicekey table"
+            )));
+        }
+        tracing::debug!(kid = %kid, expiration = %expiration, "refreshed instance service key");
+        Ok(expiration)
+    }
 }
 
 /// Unexpired and not past Quay's stale-expired window.
@@ -269,6 +326,63 @@ mod tests {
             jwk_thumbprint("AQAB", n),
             "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
         );
+    }
+
+    #[tokio::test]
+    async fn refresh_moves_the_instance_key_expiration() {
+        for backend in quayside_test_db::backends() {
+            let tdb = quayside_test_db::TestDb::new(backend).await;
+            let dir = tempfile::tempdir().expect("tempdir");
+            let settings = AuthSettings {
+                kid_path: dir.path().join("quay.kid"),
+                pem_path: dir.path().join("quay.pem"),
+                instance_key_expiration_min: 120,
+                ..AuthSettings::default()
+            };
+            let auth = crate::Auth::start(tdb.db().clone(), settings.clone())
+                .await
+                .expect("start");
+            let kid = auth.instance_kid().to_owned();
+            let soon = utc_now() + chrono::Duration::minutes(1);
+            tdb.db()
+                .set_service_key_expiration(&kid, Some(soon))
+                .await
+                .expect("shorten");
+            let before = utc_now();
+            let new_exp = auth.refresh_instance_key().await.expect("refresh");
+            let row = tdb
+                .db()
+                .service_key(&kid)
+                .await
+                .expect("row")
+                .expect("exists");
+            assert_eq!(row.expiration_date, Some(new_exp), "{backend}");
+            let ahead = new_exp - before;
+            assert!(
+                ahead >= chrono::Duration::minutes(119) && ahead <= chrono::Duration::minutes(121),
+                "{backend}: expiration moved to now + 120 min, got {ahead}"
+            );
+
+            // Read-only instances write nothing.
+            let ro = crate::Auth::start(
+                tdb.db().clone(),
+                AuthSettings {
+                    read_only: true,
+                    ..settings
+                },
+            )
+            .await
+            .expect("read-only start");
+            assert!(ro.refresh_instance_key().await.is_err());
+            let row = tdb
+                .db()
+                .service_key(&kid)
+                .await
+                .expect("row")
+                .expect("exists");
+            assert_eq!(row.expiration_date, Some(new_exp));
+            tdb.cleanup().await;
+        }
     }
 
     #[test]

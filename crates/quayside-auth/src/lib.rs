@@ -16,6 +16,7 @@ mod cache;
 mod credentials;
 mod error;
 mod jwt;
+pub mod keygen;
 mod keys;
 mod perms;
 mod random;
