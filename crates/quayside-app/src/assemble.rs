@@ -5,9 +5,10 @@
 use std::sync::Arc;
 
 use quayside_auth::{Auth, AuthSettings};
-use quayside_config::Config;
+use quayside_config::{Config, LiveSettings};
 use quayside_domain::{Registry, RegistrySettings};
 use quayside_meta::Db;
+use quayside_metrics::{Metrics, MetricsOptions, TrackedNamespaces};
 use quayside_oci::NameRules;
 use quayside_registry_api::{V2Settings, V2State};
 use quayside_storage::DistributedStorage;
@@ -73,11 +74,26 @@ pub fn auth_settings(resolved: &Resolved) -> AuthSettings {
     }
 }
 
+/// `DISTRIBUTED_STORAGE_PREFERENCE` as written, or — when the config leaves
+/// it out and Quay's default `[local_us]` names no configured location —
+/// every location (what Quay does with an empty preference).
+pub fn effective_preference(config: &Config) -> Vec<String> {
+    let pref = &config.distributed_storage_preference;
+    let known = pref
+        .iter()
+        .all(|p| config.distributed_storage_config.contains_key(p));
+    if config.is_set("DISTRIBUTED_STORAGE_PREFERENCE") || known {
+        pref.clone()
+    } else {
+        Vec::new()
+    }
+}
+
 pub async fn assemble(resolved: &Resolved, db: Db) -> Result<AppState, AssembleError> {
     let config = &resolved.config;
     let storage = Arc::new(DistributedStorage::open(
         &checks::storage_locations(config),
-        &config.distributed_storage_preference,
+        &effective_preference(config),
     )?);
     let redis = checks::redis_targets(config)
         .into_iter()
@@ -94,12 +110,19 @@ pub async fn assemble(resolved: &Resolved, db: Db) -> Result<AppState, AssembleE
             referrers_api: config.feature("REFERRERS_API"),
         },
     );
+    let live = Arc::new(LiveSettings::from_config(config));
+    let metrics = Metrics::with_options(MetricsOptions {
+        tracked_namespaces: config
+            .get("TRACKED_NAMESPACES")
+            .map(TrackedNamespaces::from_config_value)
+            .unwrap_or_else(TrackedNamespaces::none),
+        constant_labels: MetricsOptions::quay_grouping_labels("quayside"),
+    });
     let v2 = V2State {
         settings: Arc::new(V2Settings {
             server_hostname: config.server_hostname.clone(),
             scheme: config.preferred_url_scheme.clone(),
-            read_only: config.is_readonly(),
-            disable_pushes: config.disable_pushes,
+            live: live.clone(),
             anonymous_access: config.feature("ANONYMOUS_ACCESS"),
             referrers_api: config.feature("REFERRERS_API"),
             advertise_v2: config.feature("ADVERTISE_V2"),
@@ -111,13 +134,33 @@ pub async fn assemble(resolved: &Resolved, db: Db) -> Result<AppState, AssembleE
                     .feature("LIBRARY_SUPPORT")
                     .then(|| config.library_namespace.clone()),
             },
+            general_oci_support: config.feature("GENERAL_OCI_SUPPORT"),
+            oci_namespace_whitelist: config
+                .get("OCI_NAMESPACE_WHITELIST")
+                .and_then(|v| v.as_array())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            artifact_policy: quayside_oci::ArtifactPolicy::from_config(
+                config.feature("GENERAL_OCI_SUPPORT"),
+                config.feature("HELM_OCI_SUPPORT"),
+                &config.allowed_oci_artifact_types,
+                config
+                    .get("IGNORE_UNKNOWN_MEDIATYPES")
+                    .and_then(|v| v.as_bool())
+                    .unwrap_or(false),
+            ),
         }),
         registry,
         auth,
+        metrics,
     };
     let settings = Settings {
         server_hostname: config.server_hostname.clone(),
-        read_only: config.is_readonly(),
+        live,
         work_dir: resolved.work_dir.clone(),
         disk_threshold: config
             .get("DISKSPACE_HEALTH_THRESHOLD")

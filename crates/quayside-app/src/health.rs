@@ -101,7 +101,7 @@ pub async fn check_redis(state: &AppState) -> Option<ServiceStatus> {
 }
 
 pub async fn check_storage(state: &AppState) -> ServiceStatus {
-    if state.settings.read_only {
+    if state.settings.live.read_only() {
         return ServiceStatus::ok_with("Storage check disabled for readonly mode");
     }
     timed("storage", async {

@@ -9,8 +9,12 @@ pub mod assemble;
 pub mod bootstrap;
 pub mod checks;
 pub mod health;
+pub mod listen;
 pub mod redis_client;
+pub mod reload;
 pub mod server;
+pub mod stats;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -26,8 +30,8 @@ pub use redis_client::RedisTarget;
 pub struct Settings {
     /// `SERVER_HOSTNAME`: the public host\[:port\] clients use.
     pub server_hostname: String,
-    /// `REGISTRY_STATE: readonly`.
-    pub read_only: bool,
+    /// `REGISTRY_STATE` and `DISABLE_PUSHES`, switchable by a config reload.
+    pub live: Arc<quayside_config::LiveSettings>,
     /// Directory whose volume the disk-space check watches.
     pub work_dir: PathBuf,
     /// `DISKSPACE_HEALTH_THRESHOLD` (fraction of free space).
@@ -74,6 +78,13 @@ impl AppState {
         }
     }
 
+    /// Replaces the outbound HTTP client (e.g. with [`tls::outbound_client`], which
+    /// trusts `extra_ca_certs/`).
+    pub fn with_http(mut self, http: reqwest::Client) -> Self {
+        self.http = http;
+        self
+    }
+
     /// The address the listener is bound to, once serving.
     pub fn local_addr(&self) -> Option<SocketAddr> {
         self.local_addr.get().copied()
@@ -84,6 +95,7 @@ impl AppState {
 pub fn router(state: AppState) -> axum::Router {
     use axum::routing::get;
     let v2 = quayside_registry_api::router(state.v2.clone());
+    let metrics = state.v2.metrics.clone();
     axum::Router::new()
         .route("/health", get(health::instance))
         .route("/health/instance", get(health::instance))
@@ -94,4 +106,5 @@ pub fn router(state: AppState) -> axum::Router {
         .route("/v1/_internal_ping", get(health::internal_ping))
         .with_state(state)
         .merge(v2)
+        .layer(metrics.http_layer())
 }

@@ -141,8 +141,11 @@ impl RedisTarget {
         if pong != "PONG" {
             return Err(unreachable(format!("unexpected PING reply {pong:?}")));
         }
-        let key = "_health_check_quayside";
+        // A key of its own per check: concurrent checks (several instances,
+        // or two config keys naming one server) must not read each other's value.
         let value = uuid::Uuid::new_v4().to_string();
+        let key = format!("_health_check_quayside_{value}");
+        let key = key.as_str();
         let _: () = conn
             .set_ex(key, &value, 60)
             .await
@@ -151,6 +154,7 @@ impl RedisTarget {
             .get(key)
             .await
             .map_err(|e| unreachable(e.to_string()))?;
+        let _: Result<(), _> = conn.del(key).await;
         if got.as_deref() != Some(value.as_str()) {
             return Err(unreachable("health key did not read back".into()));
         }

@@ -12,3 +12,31 @@ impl Db {
         Ok(n)
     }
 }
+
+/// Row counts Quay exports as `quay_*_rows` gauges.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RowCounts {
+    pub repositories: i64,
+    pub users: i64,
+    pub orgs: i64,
+    pub robots: i64,
+}
+
+impl Db {
+    /// Counts repositories, users, organizations and robots (Quay's
+    /// globalpromstats worker).
+    pub async fn row_counts(&self) -> Result<RowCounts, MetaError> {
+        const SQL: &str = r#"SELECT
+            (SELECT COUNT(*) FROM repository),
+            (SELECT COUNT(*) FROM "user" WHERE organization = $1 AND robot = $1),
+            (SELECT COUNT(*) FROM "user" WHERE organization = $2),
+            (SELECT COUNT(*) FROM "user" WHERE robot = $2)"#;
+        let (repositories, users, orgs, robots): (i64, i64, i64, i64) = with_pool!(self, pool => sqlx::query_as(SQL).bind(false).bind(true).fetch_one(pool).await)?;
+        Ok(RowCounts {
+            repositories,
+            users,
+            orgs,
+            robots,
+        })
+    }
+}

@@ -4,13 +4,14 @@
 //! Alembic revision [`ALEMBIC_REVISION`]. quayside-only state lives exclusively in
 //! tables prefixed `quayside_`.
 
-mod accounts;
+pub mod accounts;
 mod db;
 mod error;
 pub mod identity;
 pub mod permissions;
 pub mod registry;
 pub mod schema;
+pub mod servicekeys;
 
 pub use db::{sqlite_file, Backend, ConnectOptions, Db, MigrateOutcome, Pool, SchemaState};
 pub use error::MetaError;

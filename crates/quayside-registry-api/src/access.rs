@@ -63,7 +63,10 @@ pub async fn caller(state: &V2State, req: &Parts) -> Result<Caller, V2Error> {
         .filter(|t| is_jwt_shaped(t))
         .ok_or_else(invalid)?;
     match state.auth.verify_registry_token(token).await {
-        Ok(grant) => Ok(Caller::Token(grant)),
+        Ok(grant) => {
+            tracing::Span::current().record("user", grant.subject.as_str());
+            Ok(Caller::Token(grant))
+        }
         Err(e) => {
             tracing::debug!(error = %e, "registry token rejected");
             Err(V2Error::Unauthorized {

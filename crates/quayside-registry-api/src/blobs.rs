@@ -94,6 +94,7 @@ pub async fn get(
                 builder.body(Body::empty())
             } else {
                 let stream = state.registry.open_blob(&blob, None).await?;
+                state.metrics.pulled_bytes(blob.size);
                 builder.body(Body::from_stream(stream))
             }
         }

@@ -51,6 +51,21 @@ impl V2Error {
     }
 }
 
+impl V2Error {
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> u16 {
+        match self {
+            V2Error::Registry(e) => e.status,
+            V2Error::Unauthorized { .. } => 401,
+            V2Error::Plain { status, .. } => status.as_u16(),
+            V2Error::RangeMismatch { .. } => 416,
+            V2Error::NotFound => 404,
+            V2Error::Throttled { .. } => 429,
+            V2Error::Internal(_) => 500,
+        }
+    }
+}
+
 impl From<RegistryError> for V2Error {
     fn from(e: RegistryError) -> Self {
         V2Error::Registry(e)

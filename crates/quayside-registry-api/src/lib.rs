@@ -24,9 +24,10 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use quayside_auth::Auth;
+use quayside_config::LiveSettings;
 use quayside_domain::Registry;
 use quayside_oci::name::NameError;
-use quayside_oci::{Endpoint, NameRules, ParseError};
+use quayside_oci::{ArtifactPolicy, Endpoint, NameRules, ParseError};
 
 pub use error::V2Error;
 
@@ -37,10 +38,8 @@ pub struct V2Settings {
     pub server_hostname: String,
     /// `PREFERRED_URL_SCHEME`.
     pub scheme: String,
-    /// `REGISTRY_STATE: readonly`.
-    pub read_only: bool,
-    /// `DISABLE_PUSHES`.
-    pub disable_pushes: bool,
+    /// `REGISTRY_STATE` and `DISABLE_PUSHES`, switchable by a config reload.
+    pub live: Arc<LiveSettings>,
     /// `FEATURE_ANONYMOUS_ACCESS`.
     pub anonymous_access: bool,
     /// `FEATURE_REFERRERS_API`.
@@ -53,6 +52,14 @@ pub struct V2Settings {
     pub public_catalog: bool,
     /// Repository name rules (`FEATURE_EXTENDED_REPOSITORY_NAMES`, library namespace).
     pub name_rules: NameRules,
+    /// `FEATURE_GENERAL_OCI_SUPPORT`: without it OCI manifests and indexes are refused
+    /// (`415 MANIFEST_INVALID`) outside `OCI_NAMESPACE_WHITELIST`.
+    pub general_oci_support: bool,
+    /// `OCI_NAMESPACE_WHITELIST`.
+    pub oci_namespace_whitelist: Vec<String>,
+    /// Config/layer media types accepted in OCI image manifests (`ALLOWED_OCI_ARTIFACT_TYPES`,
+    /// `FEATURE_GENERAL_OCI_SUPPORT`, `FEATURE_HELM_OCI_SUPPORT`, `IGNORE_UNKNOWN_MEDIATYPES`).
+    pub artifact_policy: ArtifactPolicy,
 }
 
 impl V2Settings {
@@ -68,6 +75,7 @@ pub struct V2State {
     pub settings: Arc<V2Settings>,
     pub registry: Registry,
     pub auth: Auth,
+    pub metrics: quayside_metrics::Metrics,
 }
 
 /// Routes `/v2` and everything below it.
@@ -111,15 +119,23 @@ async fn handle(state: &V2State, req: Request) -> Result<Response, V2Error> {
     if !state.settings.advertise_v2 {
         return Err(V2Error::NotFound);
     }
-    if state.settings.read_only && endpoint.blocked_when_read_only() {
+    if state.settings.live.read_only() && endpoint.blocked_when_read_only() {
         return Err(V2Error::Registry(quayside_oci::RegistryError::read_only()));
     }
-    if state.settings.disable_pushes && endpoint.blocked_when_pushes_disabled() {
+    if state.settings.live.disable_pushes() && endpoint.blocked_when_pushes_disabled() {
         return Err(V2Error::Registry(
             quayside_oci::RegistryError::pushes_disabled(),
         ));
     }
-    match endpoint {
+    let metric = match &endpoint {
+        Endpoint::GetManifest { reference, .. } => Some(Metric::Pull(match reference {
+            quayside_oci::Reference::Tag(_) => quayside_metrics::PullRef::Tag,
+            quayside_oci::Reference::Digest(_) => quayside_metrics::PullRef::Manifest,
+        })),
+        Endpoint::PutManifest { .. } => Some(Metric::Push),
+        _ => None,
+    };
+    let result = match endpoint {
         Endpoint::Base => base(state, &req).await,
         Endpoint::Auth => token::issue(state, &req).await,
         Endpoint::Catalog => tags::catalog(state, &req).await,
@@ -157,7 +173,21 @@ async fn handle(state: &V2State, req: Request) -> Result<Response, V2Error> {
         Endpoint::DeleteUpload { name, upload_id } => {
             uploads::cancel(state, &req, name, upload_id).await
         }
+    };
+    match (metric, &result) {
+        (Some(Metric::Pull(r)), Ok(resp)) => state.metrics.registry_pull(r, resp.status().as_u16()),
+        (Some(Metric::Pull(r)), Err(e)) => state.metrics.registry_pull(r, e.status()),
+        // Successful pushes are counted with their media type by the handler.
+        (Some(Metric::Push), Err(e)) => state.metrics.registry_push(e.status(), ""),
+        _ => {}
     }
+    result
+}
+
+/// What a request counts towards in Quay's registry metrics.
+enum Metric {
+    Pull(quayside_metrics::PullRef),
+    Push,
 }
 
 /// `GET /v2/`: 200 with a token, else 401 with the challenge; both bodies `true`.

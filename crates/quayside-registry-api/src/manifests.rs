@@ -6,7 +6,7 @@ use axum::http::{header, StatusCode};
 use axum::response::Response;
 use quayside_domain::{StoredManifest, TagLookup};
 use quayside_oci::{
-    ErrorCode, ParsedManifest, Reference, RegistryError, RepoName, MAX_MANIFEST_SIZE,
+    ErrorCode, ManifestKind, ParsedManifest, Reference, RegistryError, RepoName, MAX_MANIFEST_SIZE,
 };
 
 use crate::access::{authorize, Need};
@@ -85,6 +85,7 @@ pub async fn put(
         })?;
     let parsed = ParsedManifest::parse(&bytes, content_type.as_deref())
         .map_err(|e| V2Error::Registry(e.registry_error()))?;
+    check_allowed(state, &name, &parsed)?;
     let tag = match &reference {
         Reference::Digest(d) => {
             if d != parsed.digest() {
@@ -98,6 +99,7 @@ pub async fn put(
         Reference::Tag(t) => Some(t.as_str()),
     };
     let stored = state.registry.put_manifest(&repo, tag, &parsed).await?;
+    state.metrics.registry_push(201, &stored.media_type);
     let mut builder = Response::builder()
         .status(StatusCode::CREATED)
         .header(
@@ -112,6 +114,53 @@ pub async fn put(
     builder
         .body(Body::empty())
         .map_err(|e| V2Error::Internal(e.to_string()))
+}
+
+/// What Quay checks between parsing and storing: OCI support for the namespace, the
+/// artifact-type policy, and for schema 1 that the manifest names the URL's repository
+/// (`_validate_schema1_manifest`; the tag in the URL wins over the manifest's `tag`).
+fn check_allowed(state: &V2State, name: &RepoName, parsed: &ParsedManifest) -> Result<(), V2Error> {
+    let settings = &state.settings;
+    if matches!(
+        parsed.kind(),
+        ManifestKind::OciManifest | ManifestKind::OciIndex
+    ) && !settings.general_oci_support
+        && !settings.oci_namespace_whitelist.contains(&name.namespace)
+    {
+        return Err(V2Error::Registry(
+            RegistryError::manifest_schema_unsupported(),
+        ));
+    }
+    settings
+        .artifact_policy
+        .check(parsed)
+        .map_err(|e| V2Error::Registry(e.registry_error()))?;
+    if let Some(s1) = parsed.schema1() {
+        let (ns, repo) = s1.namespace_and_repo();
+        let library = ns.is_empty()
+            && settings.name_rules.library_namespace.as_deref() == Some(name.namespace.as_str());
+        if !library && ns != name.namespace {
+            return Err(V2Error::Registry(
+                RegistryError::new(ErrorCode::NameInvalid)
+                    .with_message("namespace name does not match manifest")
+                    .with_detail_message(format!(
+                        "namespace name `{}` does not match `{ns}` in manifest",
+                        name.namespace
+                    )),
+            ));
+        }
+        if repo != name.repository {
+            return Err(V2Error::Registry(
+                RegistryError::new(ErrorCode::NameInvalid)
+                    .with_message("repository name does not match manifest")
+                    .with_detail_message(format!(
+                        "repository name `{}` does not match `{repo}` in manifest",
+                        name.repository
+                    )),
+            ));
+        }
+    }
+    Ok(())
 }
 
 pub async fn delete(

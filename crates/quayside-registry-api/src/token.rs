@@ -52,8 +52,17 @@ pub async fn issue(state: &V2State, req: &Parts) -> Result<Response, V2Error> {
     })?;
     let identity = match &credentials {
         Some((user, pass)) => match state.auth.verify_basic(user, pass).await {
-            Ok(identity) => Some(identity),
+            Ok(identity) => {
+                state
+                    .metrics
+                    .auth_attempt(quayside_metrics::AuthKind::Basic, true);
+                tracing::Span::current().record("user", user.as_str());
+                Some(identity)
+            }
             Err(AuthError::Invalid(message)) => {
+                state
+                    .metrics
+                    .auth_attempt(quayside_metrics::AuthKind::Basic, false);
                 // With anonymous access off, Quay answers even bad passwords
                 // with the anonymous-access error.
                 if !state.settings.anonymous_access {

@@ -101,7 +101,10 @@ pub async fn start(
             .complete(&repo, &session.uuid, &digest, Some(stream))
             .await;
         return match result {
-            Ok(_) => created(state, &name, &digest),
+            Ok(blob) => {
+                state.metrics.pushed_bytes(blob.size);
+                created(state, &name, &digest)
+            }
             Err(e) => {
                 let _ = state.registry.cancel(&repo, &session.uuid).await;
                 Err(e.into())
@@ -222,11 +225,12 @@ pub async fn put(
         ));
     };
     let digest = parse_digest(&d)?;
-    state
+    let blob = state
         .registry
         .complete(&repo, &uuid, &digest, Some(body_stream(body)))
         .await
         .map_err(|e| map_upload_error(e, state, &name, &uuid))?;
+    state.metrics.pushed_bytes(blob.size);
     created(state, &name, &digest)
 }
 

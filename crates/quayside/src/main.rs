@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use quayside_app::bootstrap::{self, Resolved, Source};
-use quayside_app::checks;
+use quayside_app::{checks, listen, server, tls};
 use quayside_config::{EnvOverrides, ValidationFailure};
 use quayside_meta::{Db, MigrateOutcome, SchemaState, ALEMBIC_REVISION};
 
@@ -31,6 +31,15 @@ struct Cli {
     #[arg(long, global = true, env = "QUAYSIDE_LISTEN")]
     listen: Option<String>,
 
+    /// Where Prometheus scrapes `/metrics` (Quay's port 9091); `off` disables it.
+    #[arg(
+        long,
+        global = true,
+        env = "QUAYSIDE_METRICS_LISTEN",
+        default_value = "0.0.0.0:9091"
+    )]
+    metrics_listen: String,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -53,6 +62,27 @@ enum Command {
     },
     /// Print the version and the Quay schema revision.
     Version,
+    /// Service keys (Quay's tools/generatekeypair.py).
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum KeysCommand {
+    /// Write <name>.jwk (public JWK), <name>.kid (key ID) and <name>.pem (PKCS#1
+    /// private key, mode 0600), e.g. for a read-only registry's service key.
+    Generate {
+        /// File name prefix, e.g. quay-readonly.
+        name: String,
+        /// Directory to write into (default: the current directory).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Replace existing files of the same name.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -134,23 +164,36 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve { no_migrate } => serve(&cli, *no_migrate).await,
+        Command::Keys {
+            command: KeysCommand::Generate { name, dir, force },
+        } => {
+            let name = name.clone();
+            let dir = dir.clone();
+            let force = *force;
+            tokio::task::spawn_blocking(move || {
+                quayside_auth::keygen::generate_key_pair(dir.as_deref(), &name, force, |line| {
+                    println!("{line}")
+                })
+            })
+            .await??;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
-fn resolve(cli: &Cli) -> anyhow::Result<(Resolved, std::net::SocketAddr)> {
+/// The configuration, plus the address the embedded default listens on (a Quay
+/// config directory's listeners are decided by [`listen::for_config`] once the
+/// configuration has passed its checks).
+fn resolve(cli: &Cli) -> anyhow::Result<(Resolved, Option<std::net::SocketAddr>)> {
     let source = bootstrap::choose_source(cli.config_dir.as_deref(), &cli.data_dir);
     let env = EnvOverrides::from_process_env();
     match source {
         Source::Embedded(_) => {
             let listen = cli.listen.as_deref().unwrap_or(bootstrap::DEFAULT_LISTEN);
             let (addr, hostname) = bootstrap::parse_listen(listen)?;
-            Ok((bootstrap::resolve(&source, &hostname, &env)?, addr))
+            Ok((bootstrap::resolve(&source, &hostname, &env)?, Some(addr)))
         }
-        Source::ConfigDir(_) => {
-            let resolved = bootstrap::resolve(&source, "", &env)?;
-            let addr = bootstrap::listen_for_config(&resolved.config, cli.listen.as_deref())?;
-            Ok((resolved, addr))
-        }
+        Source::ConfigDir(_) => Ok((bootstrap::resolve(&source, "", &env)?, None)),
     }
 }
 
@@ -169,7 +212,7 @@ fn report(failures: &[ValidationFailure]) {
 }
 
 async fn serve(cli: &Cli, no_migrate: bool) -> anyhow::Result<ExitCode> {
-    let (resolved, addr) = resolve(cli)?;
+    let (resolved, embedded_addr) = resolve(cli)?;
     match &resolved.source {
         Source::Embedded(dir) => {
             tracing::info!(data_dir = %dir.display(), "running on the embedded default")
@@ -205,7 +248,9 @@ async fn serve(cli: &Cli, no_migrate: bool) -> anyhow::Result<ExitCode> {
     }
     let location_ids: Vec<String> = config.distributed_storage_config.keys().cloned().collect();
     db.sync_storage_locations(&location_ids).await?;
-    let state = quayside_app::assemble::assemble(&resolved, db.clone()).await?;
+    let state = quayside_app::assemble::assemble(&resolved, db.clone())
+        .await?
+        .with_http(tls::outbound_client(config)?);
     if config.feature("USER_INITIALIZE") && db.count_users().await? == 0 {
         tracing::info!(
             "no users yet: create the first one with curl -X POST {}://{}/api/v1/user/initialize -H 'Content-Type: application/json' -d '{{\"username\": \"quayadmin\", \"password\": \"<at least 8 characters>\", \"email\": \"quayadmin@example.com\", \"access_token\": true}}'",
@@ -213,7 +258,69 @@ async fn serve(cli: &Cli, no_migrate: bool) -> anyhow::Result<ExitCode> {
             config.server_hostname
         );
     }
-    let listener = quayside_app::server::bind(addr).await?;
-    quayside_app::server::serve(listener, state, quayside_app::server::shutdown_signal()).await?;
+    let tls_config = if tls::serves_tls(config) {
+        match tls::server_files(config) {
+            Some((cert, key)) => Some(tls::server_config(&cert, &key)?),
+            None => anyhow::bail!("PREFERRED_URL_SCHEME is https but there is no config directory holding ssl.cert and ssl.key"),
+        }
+    } else {
+        None
+    };
+    let specs = match embedded_addr {
+        Some(addr) => vec![listen::explicit(addr, None)],
+        None => listen::for_config(config, cli.listen.as_deref())?,
+    };
+    let mut listeners = Vec::new();
+    for l in listen::bind_all(&specs)? {
+        listeners.push(match &tls_config {
+            Some(c) => server::Bound::Tls(tls::TlsListener::new(l, c.clone())?),
+            None => server::Bound::Plain(l),
+        });
+    }
+    let metrics_server = match cli.metrics_listen.as_str() {
+        "off" => None,
+        value => {
+            let (addr, _) = bootstrap::parse_listen(value)?;
+            let listener = server::bind(addr).await?;
+            tracing::info!(addr = %listener.local_addr()?, "metrics listening (GET /metrics)");
+            let router = quayside_metrics::router(state.v2.metrics.clone());
+            Some(tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, router).await {
+                    tracing::error!(error = %e, "metrics listener stopped");
+                }
+            }))
+        }
+    };
+    let stats = quayside_app::stats::spawn(
+        db.clone(),
+        state.v2.metrics.clone(),
+        std::time::Duration::from_secs(
+            config
+                .get("GLOBAL_PROMETHEUS_STATS_FREQUENCY")
+                .and_then(|v| v.as_u64())
+                .unwrap_or(3600),
+        ),
+    );
+    let reload = tokio::spawn(quayside_app::reload::on_sighup(
+        resolved.source.clone(),
+        state.settings.live.clone(),
+    ));
+    let refresh = (!config.is_readonly()).then(|| {
+        server::spawn_instance_key_refresh(
+            state.v2.auth.clone(),
+            std::time::Duration::from_secs(config.instance_service_key_refresh.saturating_mul(60)),
+        )
+    });
+    let served = server::serve_all(listeners, state, server::shutdown_signal()).await;
+    if let Some(task) = refresh {
+        task.abort();
+    }
+    for task in [Some(stats), Some(reload), metrics_server]
+        .into_iter()
+        .flatten()
+    {
+        task.abort();
+    }
+    served?;
     Ok(ExitCode::SUCCESS)
 }

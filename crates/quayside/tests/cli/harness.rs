@@ -20,6 +20,7 @@ pub fn free_port() -> u16 {
 /// Runs a quayside command to completion.
 pub fn run(args: &[&str], cwd: &Path) -> Output {
     Command::new(bin())
+        .env("QUAYSIDE_METRICS_LISTEN", "127.0.0.1:0")
         .args(args)
         .current_dir(cwd)
         .env_remove("QUAYSIDE_CONFIG_DIR")
@@ -43,6 +44,7 @@ impl Server {
         let log = cwd.join(format!("serve-{port}.log"));
         let log_file = std::fs::File::create(&log).expect("log file");
         let child = Command::new(bin())
+            .env("QUAYSIDE_METRICS_LISTEN", "127.0.0.1:0")
             .arg("serve")
             .args(args)
             .current_dir(cwd)
@@ -96,6 +98,16 @@ impl Server {
 
     pub fn pid(&self) -> u32 {
         self.child.as_ref().map(|c| c.id()).expect("running")
+    }
+
+    /// Sends a signal by name (HUP, TERM, INT) without waiting.
+    pub fn signal(&self, sig: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(self.pid().to_string())
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill -{sig} failed");
     }
 
     /// Sends a signal by name (TERM, INT) and waits for the exit status.

@@ -8,6 +8,11 @@ mod harness;
 
 mod config_check;
 mod embedded;
+mod logs;
+mod metrics;
 mod quay_config_dir;
+mod readonly;
+mod registry_manifests;
 mod registry_protocol;
 mod skopeo;
+mod tls_listen;
