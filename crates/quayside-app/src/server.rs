@@ -183,9 +183,12 @@ pub async fn serve_router_all(
 /// Quay's servicekeyworker: every `every`, extends this instance's service key to now +
 /// `INSTANCE_SERVICE_KEY_EXPIRATION`. The first refresh is one period after start (the
 /// key was just created with a fresh expiration). Not for read-only registries.
+/// Workers idle in read-only mode, as Quay's do: a tick while `live` says
+/// read-only (after a reload) is skipped.
 pub fn spawn_instance_key_refresh(
     auth: quayside_auth::Auth,
     every: Duration,
+    live: std::sync::Arc<quayside_config::LiveSettings>,
 ) -> tokio::task::JoinHandle<()> {
     let every = every.max(Duration::from_secs(1));
     tokio::spawn(async move {
@@ -193,6 +196,10 @@ pub fn spawn_instance_key_refresh(
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
+            if live.read_only() {
+                tracing::debug!("read-only mode: instance key refresh skipped");
+                continue;
+            }
             match auth.refresh_instance_key().await {
                 Ok(exp) => {
                     tracing::info!(kid = %auth.instance_kid(), expiration = %exp, "refreshed instance service key")
@@ -270,7 +277,29 @@ mod tests {
             .set_service_key_expiration(&kid, Some(soon))
             .await
             .expect("shorten");
-        let task = spawn_instance_key_refresh(auth, Duration::from_millis(200));
+        // Read-only (switched by a reload): the worker idles.
+        let ro =
+            quayside_config::Config::from_yaml_str("REGISTRY_STATE: readonly\n").expect("config");
+        let live = std::sync::Arc::new(quayside_config::LiveSettings::from_config(&ro));
+        let task = spawn_instance_key_refresh(auth, Duration::from_millis(200), live.clone());
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        let row = tdb
+            .db()
+            .service_key(&kid)
+            .await
+            .expect("row")
+            .expect("exists");
+        let unchanged = row
+            .expiration_date
+            .is_some_and(|e| (e - soon).num_seconds().abs() < 1);
+        assert!(
+            unchanged,
+            "read-only: expiration must not move: {:?}",
+            row.expiration_date
+        );
+        let normal =
+            quayside_config::Config::from_yaml_str("REGISTRY_STATE: normal\n").expect("config");
+        live.apply(&normal);
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         loop {
             let row = tdb

@@ -309,6 +309,7 @@ async fn serve(cli: &Cli, no_migrate: bool) -> anyhow::Result<ExitCode> {
         server::spawn_instance_key_refresh(
             state.v2.auth.clone(),
             std::time::Duration::from_secs(config.instance_service_key_refresh.saturating_mul(60)),
+            state.settings.live.clone(),
         )
     });
     let served = server::serve_all(listeners, state, server::shutdown_signal()).await;
