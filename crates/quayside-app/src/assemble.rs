@@ -10,6 +10,7 @@ use quayside_domain::{Registry, RegistrySettings};
 use quayside_meta::Db;
 use quayside_metrics::{Metrics, MetricsOptions, TrackedNamespaces};
 use quayside_oci::NameRules;
+use quayside_quay_api::{QuayApiSettings, QuayApiState};
 use quayside_registry_api::{V2Settings, V2State};
 use quayside_storage::DistributedStorage;
 
@@ -59,6 +60,7 @@ pub fn auth_settings(resolved: &Resolved) -> AuthSettings {
         create_private_repo_on_push: c.create_private_repo_on_push,
         create_namespace_on_push: c.create_namespace_on_push,
         database_secret_key: c.database_secret_key.clone(),
+        secret_key: c.secret_key.clone(),
         jwt_max_fresh_s: c.registry_jwt_auth_max_fresh_s,
         instance_key_expiration_min: c.instance_service_key_expiration,
         kid_path,
@@ -100,6 +102,14 @@ pub async fn assemble(resolved: &Resolved, db: Db) -> Result<AppState, AssembleE
         .next()
         .transpose()?;
     let auth = Auth::start(db.clone(), auth_settings(resolved)).await?;
+    let quay_api = QuayApiState::new(
+        auth.clone(),
+        QuayApiSettings {
+            authentication_type: config.authentication_type.clone(),
+            user_initialize: config.feature("USER_INITIALIZE"),
+            mailing: config.feature("MAILING"),
+        },
+    );
     let registry = Registry::new(
         db.clone(),
         storage.clone(),
@@ -171,5 +181,5 @@ pub async fn assemble(resolved: &Resolved, db: Db) -> Result<AppState, AssembleE
             .and_then(|v| v.as_f64())
             .unwrap_or(0.1),
     };
-    Ok(AppState::new(settings, db, storage, redis, v2))
+    Ok(AppState::new(settings, db, storage, redis, v2, quay_api))
 }

@@ -52,6 +52,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// The `/v2` registry surface.
     pub v2: quayside_registry_api::V2State,
+    /// The `/api/v1` surface.
+    pub quay_api: quayside_quay_api::QuayApiState,
     local_addr: Arc<OnceLock<SocketAddr>>,
 }
 
@@ -62,6 +64,7 @@ impl AppState {
         storage: Arc<DistributedStorage>,
         redis: Option<RedisTarget>,
         v2: quayside_registry_api::V2State,
+        quay_api: quayside_quay_api::QuayApiState,
     ) -> Self {
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(5))
@@ -74,6 +77,7 @@ impl AppState {
             redis,
             http,
             v2,
+            quay_api,
             local_addr: Arc::new(OnceLock::new()),
         }
     }
@@ -95,6 +99,7 @@ impl AppState {
 pub fn router(state: AppState) -> axum::Router {
     use axum::routing::get;
     let v2 = quayside_registry_api::router(state.v2.clone());
+    let api = quayside_quay_api::router(state.quay_api.clone());
     let metrics = state.v2.metrics.clone();
     axum::Router::new()
         .route("/health", get(health::instance))
@@ -106,5 +111,6 @@ pub fn router(state: AppState) -> axum::Router {
         .route("/v1/_internal_ping", get(health::internal_ping))
         .with_state(state)
         .merge(v2)
+        .merge(api)
         .layer(metrics.http_layer())
 }

@@ -66,6 +66,35 @@ pub(crate) fn validate_email(email: &str) -> bool {
     }
 }
 
+/// Quay `create_user` flags beyond username, password and e-mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewUserOptions {
+    /// `auto_verify`: the account's e-mail counts as verified.
+    pub auto_verify: bool,
+    /// `email_required` (`FEATURE_MAILING` at the API): a valid e-mail must be given.
+    pub email_required: bool,
+}
+
+impl Default for NewUserOptions {
+    /// Quay's defaults: unverified, e-mail required.
+    fn default() -> Self {
+        NewUserOptions {
+            auto_verify: false,
+            email_required: true,
+        }
+    }
+}
+
+/// Fields of a new OAuth application (Quay `create_application` arguments).
+#[derive(Debug, Clone, Copy)]
+pub struct OAuthApplicationSpec<'a> {
+    pub name: &'a str,
+    pub client_id: &'a str,
+    pub description: &'a str,
+    pub application_uri: &'a str,
+    pub redirect_uri: &'a str,
+}
+
 impl Auth {
     fn new_account(&self, username: &str, email: &str) -> NewAccount {
         NewAccount {
@@ -103,14 +132,42 @@ impl Auth {
         password: &str,
         email: &str,
     ) -> Result<i64, AuthError> {
+        self.create_user_with(username, password, Some(email), NewUserOptions::default())
+            .await
+    }
+
+    /// Quay `create_user(username, password, email, auto_verify=…, email_required=…)`.
+    /// Checks run in Quay's order with Quay's messages (as [`AuthError::BadRequest`]):
+    /// password, then e-mail (only when required; a missing one reads `None` as in
+    /// Python), then username, then uniqueness. When the e-mail is not required and
+    /// missing or empty, a random UUID is stored instead (Quay keeps `email` unique so).
+    pub async fn create_user_with(
+        &self,
+        username: &str,
+        password: &str,
+        email: Option<&str>,
+        options: NewUserOptions,
+    ) -> Result<i64, AuthError> {
         if !validate_password(password) {
             return Err(AuthError::BadRequest(INVALID_PASSWORD_MESSAGE.into()));
         }
-        if !validate_email(email) {
-            return Err(AuthError::BadRequest(format!(
-                "Invalid email address: {email}"
-            )));
-        }
+        let email = if options.email_required {
+            match email {
+                Some(e) if validate_email(e) => e.to_owned(),
+                other => {
+                    return Err(AuthError::BadRequest(format!(
+                        "Invalid email address: {}",
+                        other.unwrap_or("None")
+                    )))
+                }
+            }
+        } else {
+            match email {
+                Some(e) if !e.is_empty() => e.to_owned(),
+                _ => uuid::Uuid::new_v4().to_string(),
+            }
+        };
+        let email = email.as_str();
         if let Err(issue) = validate_username(username) {
             return Err(AuthError::BadRequest(format!(
                 "Invalid namespace {username}: {issue}"
@@ -124,6 +181,7 @@ impl Auth {
         }
         let mut account = self.new_account(username, email);
         account.password_hash = Some(self.bcrypt_hash(password).await?);
+        account.verified = options.auto_verify;
         Ok(self.inner.db.insert_account(&account).await?)
     }
 
@@ -382,6 +440,7 @@ impl Auth {
             scope: scopes.to_owned(),
             token_name: name.to_owned(),
             token_code_hash: self.bcrypt_hash(code).await?,
+            token_type: "Bearer".to_owned(),
             expires_at: now + chrono::Duration::seconds(OAUTH_TOKEN_LIFETIME_S),
             data: format!(
                 "{{\"username\": {}}}",
@@ -390,6 +449,67 @@ impl Auth {
             created: now,
         })
         .await?;
+        Ok(token)
+    }
+
+    /// Quay `oauth.create_application(org, name, application_uri, redirect_uri,
+    /// client_id=…, description=…)`: the client secret is 40 random characters stored
+    /// encrypted under `DATABASE_SECRET_KEY` (empty when that key is not configured).
+    /// An application of the same organization and name that already exists is reused.
+    pub async fn create_oauth_application(
+        &self,
+        organization_id: i64,
+        app: &OAuthApplicationSpec<'_>,
+    ) -> Result<i64, AuthError> {
+        let secret = random_string(40);
+        let encrypted_client_secret = match &self.inner.encrypter {
+            Some(enc) => enc.encrypt(&secret),
+            None => String::new(),
+        };
+        Ok(self
+            .inner
+            .db
+            .ensure_oauth_application(&NewOAuthApplication {
+                organization_id,
+                name: app.name.to_owned(),
+                client_id: app.client_id.to_owned(),
+                encrypted_client_secret,
+                redirect_uri: app.redirect_uri.to_owned(),
+                application_uri: app.application_uri.to_owned(),
+                description: app.description.to_owned(),
+            })
+            .await?)
+    }
+
+    /// Quay `oauth.create_user_access_token(user, client_id, scope, expires_in)`: a
+    /// 40-character token (20-character `token_name` + bcrypt of the other 20), token type
+    /// `token`, empty `data`, expiring `expires_in_s` seconds from now. `scope` is stored
+    /// as given (Quay does not validate it here either).
+    pub async fn create_user_access_token(
+        &self,
+        user_id: i64,
+        application_id: i64,
+        scope: &str,
+        expires_in_s: i64,
+    ) -> Result<String, AuthError> {
+        let token = random_string(40);
+        let (name, code) = token.split_at(20);
+        let now = utc_now();
+        self.inner
+            .db
+            .insert_oauth_token(&NewOAuthToken {
+                uuid: uuid::Uuid::new_v4().to_string(),
+                application_id,
+                authorized_user_id: user_id,
+                scope: scope.to_owned(),
+                token_name: name.to_owned(),
+                token_code_hash: self.bcrypt_hash(code).await?,
+                token_type: "token".to_owned(),
+                expires_at: now + chrono::Duration::seconds(expires_in_s),
+                data: String::new(),
+                created: now,
+            })
+            .await?;
         Ok(token)
     }
 

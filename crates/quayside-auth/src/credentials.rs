@@ -41,7 +41,8 @@ fn secret_eq(a: &str, b: &str) -> bool {
 }
 
 impl Auth {
-    /// Validates Basic credentials the way Quay's `validate_credentials` does.
+    /// Validates Basic credentials the way Quay's `validate_credentials` does. A user's
+    /// password may also be given as its encrypted form ([`Auth::encrypt_user_password`]).
     ///
     /// Successes are remembered for `credential_cache_ttl`, so a repeat login with the
     /// same username and password costs no bcrypt; failures are never remembered.
@@ -80,6 +81,10 @@ impl Auth {
                 .await
                 .map(|i| (i, None));
         }
+        // Quay's `verify_and_link_user(..., basic_auth=True)`: an encrypted password
+        // (`encrypt_user_password` under SECRET_KEY) stands for the password inside it.
+        let decrypted = self.inner.user_passwords.decrypt(password);
+        let password = decrypted.as_deref().unwrap_or(password);
         self.verify_user_password(username, password)
             .await
             .map(|i| (i, None))

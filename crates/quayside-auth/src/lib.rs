@@ -21,6 +21,7 @@ mod keys;
 mod perms;
 mod random;
 pub mod secret;
+pub mod user_password;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,10 +30,12 @@ use std::time::Duration;
 
 use quayside_meta::Db;
 
+pub use accounts::{NewUserOptions, OAuthApplicationSpec};
 pub use error::AuthError;
 pub use jwt::TOKEN_LIFETIME_S;
 pub use keys::{jwk_thumbprint, ServiceKeyApprovalType, INSTANCE_KEY_METADATA};
 pub use secret::FieldEncrypter;
+pub use user_password::UserPasswordCipher;
 
 /// Quay's default bcrypt cost (`bcrypt.gensalt()`).
 pub const DEFAULT_BCRYPT_COST: u32 = 12;
@@ -60,6 +63,9 @@ pub struct AuthSettings {
     pub create_namespace_on_push: bool,
     /// `DATABASE_SECRET_KEY`; without it robot and app-token logins are unavailable.
     pub database_secret_key: Option<String>,
+    /// `SECRET_KEY`: the AES key of encrypted CLI passwords ([`user_password`]). Without
+    /// it a random key is used for this process only, as Quay does with no `SECRET_KEY`.
+    pub secret_key: Option<String>,
     /// `REGISTRY_JWT_AUTH_MAX_FRESH_S` (3660).
     pub jwt_max_fresh_s: u64,
     /// `INSTANCE_SERVICE_KEY_EXPIRATION` in minutes (120).
@@ -103,6 +109,7 @@ impl Default for AuthSettings {
             create_private_repo_on_push: true,
             create_namespace_on_push: false,
             database_secret_key: None,
+            secret_key: None,
             jwt_max_fresh_s: 3660,
             instance_key_expiration_min: 120,
             kid_path: PathBuf::from("quay.kid"),
@@ -305,6 +312,7 @@ struct Inner {
     db: Db,
     settings: AuthSettings,
     encrypter: Option<FieldEncrypter>,
+    user_passwords: UserPasswordCipher,
     signer: keys::LocalKey,
     verifier: keys::KeyCache,
     credentials: cache::CredentialCache,
@@ -329,6 +337,17 @@ impl Auth {
             }
             None => None,
         };
+        let user_passwords = match settings.secret_key.as_deref() {
+            Some(k) => {
+                UserPasswordCipher::new(k).map_err(|e| AuthError::Unavailable(e.to_string()))?
+            }
+            None => {
+                tracing::warn!(
+                    "SECRET_KEY is not configured: encrypted passwords use a key that changes at every start"
+                );
+                UserPasswordCipher::random()
+            }
+        };
         let signer = if settings.read_only {
             keys::load_read_only_key(&db, &settings).await?
         } else {
@@ -343,6 +362,7 @@ impl Auth {
                 db,
                 settings,
                 encrypter,
+                user_passwords,
                 signer,
                 verifier: keys::KeyCache::default(),
                 credentials,
@@ -357,6 +377,12 @@ impl Auth {
 
     pub fn db(&self) -> &Db {
         &self.inner.db
+    }
+
+    /// Quay's `encrypt_user_password`: `password` encrypted under `SECRET_KEY`, usable
+    /// in place of the password for Basic logins ([`Auth::verify_basic`]).
+    pub fn encrypt_user_password(&self, password: &str) -> String {
+        self.inner.user_passwords.encrypt(password)
     }
 
     /// Key id of this instance's service key (the JWT header `kid`).

@@ -11,6 +11,14 @@ impl Db {
             with_pool!(self, pool => sqlx::query_scalar(SQL).bind(false).fetch_one(pool).await)?;
         Ok(n)
     }
+
+    /// Number of rows in the `user` table: users, organizations and robots alike (Quay's
+    /// `has_users()`, which `user/initialize` needs to be zero).
+    pub async fn count_accounts(&self) -> Result<i64, MetaError> {
+        const SQL: &str = r#"SELECT COUNT(*) FROM "user""#;
+        let n: i64 = with_pool!(self, pool => sqlx::query_scalar(SQL).fetch_one(pool).await)?;
+        Ok(n)
+    }
 }
 
 /// Row counts Quay exports as `quay_*_rows` gauges.

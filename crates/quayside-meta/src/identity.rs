@@ -129,8 +129,12 @@ pub struct NewOAuthToken {
     pub scope: String,
     pub token_name: String,
     pub token_code_hash: String,
+    /// `token_type`: `Bearer` from the authorize flow, `token` from Quay's
+    /// `create_user_access_token`.
+    pub token_type: String,
     pub expires_at: NaiveDateTime,
-    /// `data` column: JSON `{"username": ...}` as Quay writes it.
+    /// `data` column: JSON `{"username": ...}` from the authorize flow, empty from Quay's
+    /// `create_user_access_token`.
     pub data: String,
     pub created: NaiveDateTime,
 }
@@ -548,7 +552,7 @@ impl Db {
                 .bind(&t.scope)
                 .bind(&t.token_name)
                 .bind(&t.token_code_hash)
-                .bind("Bearer")
+                .bind(&t.token_type)
                 .bind(t.expires_at)
                 .bind(&t.data)
                 .bind(t.created)

@@ -40,6 +40,10 @@ pub fn route_for<'a>(method: &str, path: &'a str) -> RouteInfo<'a> {
     if path == "/v2" || path.starts_with("/v2/") {
         return v2_route(method, path);
     }
+    // Quay serves user/initialize from its web blueprint, not the API.
+    if path == "/api/v1/user/initialize" {
+        return RouteInfo::route("web.user_initialize");
+    }
     if let Some(rest) = path.strip_prefix("/api/v1/") {
         return api_route(rest);
     }
@@ -317,6 +321,12 @@ mod tests {
             ("GET", "/health", "web.instance_health", None),
             ("GET", "/health/instance", "web.instance_health", None),
             ("GET", "/health/endtoend", "web.endtoend_health", None),
+            (
+                "POST",
+                "/api/v1/user/initialize",
+                "web.user_initialize",
+                None,
+            ),
             ("GET", "/status", "web.endtoend_health", None),
             ("GET", "/health/warning", "web.warning_health", None),
             ("GET", "/_internal_ping", "web.internal_ping", None),

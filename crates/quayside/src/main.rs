@@ -251,7 +251,7 @@ async fn serve(cli: &Cli, no_migrate: bool) -> anyhow::Result<ExitCode> {
     let state = quayside_app::assemble::assemble(&resolved, db.clone())
         .await?
         .with_http(tls::outbound_client(config)?);
-    if config.feature("USER_INITIALIZE") && db.count_users().await? == 0 {
+    if config.feature("USER_INITIALIZE") && db.count_accounts().await? == 0 {
         tracing::info!(
             "no users yet: create the first one with curl -X POST {}://{}/api/v1/user/initialize -H 'Content-Type: application/json' -d '{{\"username\": \"quayadmin\", \"password\": \"<at least 8 characters>\", \"email\": \"quayadmin@example.com\", \"access_token\": true}}'",
             config.preferred_url_scheme,

@@ -16,3 +16,4 @@ mod registry_manifests;
 mod registry_protocol;
 mod skopeo;
 mod tls_listen;
+mod user_initialize;
