@@ -1,0 +1,709 @@
+//! `quayside-bench`: quayside against CNCF distribution, in the same run, with
+//! identical clients on loopback. See `docs/PERFORMANCE.md`.
+//!
+//! ```sh
+//! cargo build --release -p quayside -p quayside-bench
+//! cargo run --release -p quayside-bench -- --runs 3 --out bench.md
+//! cargo run --release -p quayside-bench -- --smoke      # seconds; what CI runs
+//! ```
+
+mod client;
+mod report;
+mod servers;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use bytes::Bytes;
+use clap::Parser;
+use futures::{StreamExt, TryStreamExt};
+
+use client::{digest, http_client, Credentials, Target};
+use report::{Better, Results};
+use servers::{which, ServerProc};
+
+const USER: &str = "bench";
+const PASSWORD: &str = "bench-password-1";
+const REPO: &str = "bench/r";
+const TAGS_REPO: &str = "bench/tags";
+const MIB: usize = 1024 * 1024;
+const QUAYSIDE: usize = 0;
+const DISTRIBUTION: usize = 1;
+
+/// Benchmarks quayside (embedded default) against CNCF distribution
+/// (`docker-registry`, filesystem storage) on loopback and prints a Markdown
+/// table of medians with the ratio quayside / distribution.
+#[derive(Parser, Debug)]
+#[command(version)]
+struct Args {
+    /// Repetitions of every measurement; the table shows medians.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+
+    /// Tiny sizes, one run, short loads: completes in seconds (for CI).
+    #[arg(long)]
+    smoke: bool,
+
+    /// The quayside binary to measure [default: target/release/quayside;
+    /// build it with `cargo build --release -p quayside`].
+    #[arg(long)]
+    quayside: Option<PathBuf>,
+
+    /// The CNCF distribution binary (Debian package `docker-registry`).
+    #[arg(long, default_value = "docker-registry")]
+    registry: String,
+
+    /// Also write the report (Markdown) to this file.
+    #[arg(long)]
+    out: Option<PathBuf>,
+
+    /// Seconds of load per manifest GET/HEAD point.
+    #[arg(long, default_value_t = 5.0)]
+    duration_secs: f64,
+
+    /// Tags in the repository whose `tags/list` is timed.
+    #[arg(long, default_value_t = 10_000)]
+    tags: usize,
+
+    /// Where the temporary data directories go [default: the system temp dir].
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
+}
+
+/// What one invocation measures.
+struct Plan {
+    runs: usize,
+    sizes: Vec<usize>,
+    chunk: usize,
+    concurrency: Vec<usize>,
+    load: Duration,
+    tags: usize,
+    latency_reps: usize,
+    settle: Duration,
+}
+
+impl Plan {
+    fn from_args(a: &Args) -> Result<Plan> {
+        if a.smoke {
+            return Ok(Plan {
+                runs: 1,
+                sizes: vec![4 * 1024, 64 * 1024, 256 * 1024],
+                chunk: 64 * 1024,
+                concurrency: vec![1, 16, 64],
+                load: Duration::from_millis(200),
+                tags: 30,
+                latency_reps: 3,
+                settle: Duration::from_millis(200),
+            });
+        }
+        if a.runs == 0 {
+            bail!("--runs must be at least 1");
+        }
+        if !(a.duration_secs.is_finite() && a.duration_secs > 0.0 && a.duration_secs <= 600.0) {
+            bail!("--duration-secs must be in (0, 600]");
+        }
+        if a.tags == 0 || a.tags > 1_000_000 {
+            bail!("--tags must be in 1..=1000000");
+        }
+        Ok(Plan {
+            runs: a.runs,
+            sizes: vec![MIB, 32 * MIB, 256 * MIB],
+            chunk: 8 * MIB,
+            concurrency: vec![1, 16, 64],
+            load: Duration::from_secs_f64(a.duration_secs),
+            tags: a.tags,
+            latency_reps: 20,
+            settle: Duration::from_secs(2),
+        })
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    let outcome = tokio::select! {
+        r = run(args) => r,
+        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+    };
+    match outcome {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("quayside-bench: error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn locate_quayside(arg: Option<&Path>) -> Result<PathBuf> {
+    if let Some(p) = arg {
+        if p.is_file() {
+            return p
+                .canonicalize()
+                .with_context(|| format!("resolve {}", p.display()));
+        }
+        bail!(
+            "quayside binary not found at {}: build it first with \
+             `cargo build --release -p quayside`",
+            p.display()
+        );
+    }
+    let candidates = [
+        PathBuf::from("target/release/quayside"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/release/quayside"),
+    ];
+    candidates.iter().find(|p| p.is_file()).cloned().context(
+        "quayside binary not found at target/release/quayside: build it first with \
+             `cargo build --release -p quayside` (or pass --quayside PATH)",
+    )
+}
+
+fn human_size(bytes: usize) -> String {
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
+        format!("{} MiB", bytes / MIB)
+    } else {
+        format!("{} KiB", bytes / 1024)
+    }
+}
+
+/// Deterministic incompressible bytes (xorshift64), different per `seed`.
+fn make_blob(len: usize, seed: u64) -> Bytes {
+    let mut v = Vec::with_capacity(len);
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    while v.len() + 8 <= len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        v.extend_from_slice(&x.to_le_bytes());
+    }
+    while v.len() < len {
+        v.push(x as u8);
+        x = x.rotate_left(8);
+    }
+    Bytes::from(v)
+}
+
+fn mb_per_s(bytes: usize, elapsed: Duration) -> f64 {
+    bytes as f64 / 1e6 / elapsed.as_secs_f64().max(1e-9)
+}
+
+fn median_ms(mut v: Vec<Duration>) -> f64 {
+    v.sort();
+    v.get(v.len() / 2).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
+/// Server order for a run: alternate who goes first, so neither always
+/// measures on a colder (or warmer) machine.
+fn order(run: usize) -> [usize; 2] {
+    if run.is_multiple_of(2) {
+        [QUAYSIDE, DISTRIBUTION]
+    } else {
+        [DISTRIBUTION, QUAYSIDE]
+    }
+}
+
+fn scopes() -> Vec<String> {
+    vec![
+        format!("repository:{REPO}:pull,push"),
+        format!("repository:{TAGS_REPO}:pull,push"),
+    ]
+}
+
+async fn run(args: Args) -> Result<()> {
+    let plan = Plan::from_args(&args)?;
+    let quayside_bin = locate_quayside(args.quayside.as_deref())?;
+    let registry_bin = which(&args.registry).with_context(|| {
+        format!(
+            "{} not found: install CNCF distribution with `apt-get install docker-registry` \
+             (or pass --registry PATH)",
+            args.registry
+        )
+    })?;
+    if cfg!(debug_assertions) && !args.smoke {
+        eprintln!(
+            "warning: quayside-bench itself is a debug build; the client may be the bottleneck \
+             (use `cargo run --release -p quayside-bench`)"
+        );
+    }
+
+    let work_parent = args.work_dir.clone().unwrap_or_else(std::env::temp_dir);
+    let work = tempfile::Builder::new()
+        .prefix("quayside-bench-")
+        .tempdir_in(&work_parent)
+        .with_context(|| format!("temp dir in {}", work_parent.display()))?;
+    let qdir = work.path().join("quayside");
+    let ddir = work.path().join("distribution");
+    std::fs::create_dir_all(&qdir).context("quayside work dir")?;
+    std::fs::create_dir_all(&ddir).context("distribution work dir")?;
+
+    let max_conc = plan.concurrency.iter().copied().max().unwrap_or(1);
+    let http = http_client(max_conc * 2)?;
+    let mut results = Results::default();
+
+    // Start both; idle RSS is read after a short settle, before any request
+    // but the readiness probe.
+    eprintln!(
+        "starting quayside ({}) and distribution ({})",
+        quayside_bin.display(),
+        registry_bin.display()
+    );
+    let mut q = ServerProc::start_quayside(&quayside_bin, &qdir)?;
+    let mut d = ServerProc::start_distribution(&registry_bin, &ddir)?;
+    q.wait_ready(&http, "/_internal_ping", 200).await?;
+    d.wait_ready(&http, "/v2/", 200).await?;
+    tokio::time::sleep(plan.settle).await;
+    let idle = [q.memory_mib("VmRSS")?, d.memory_mib("VmRSS")?];
+
+    // quayside needs a user (created in its database, as the tests do) and
+    // a token; distribution runs without auth.
+    let db_uri = format!("sqlite:///{}", qdir.join("data/quayside.db").display());
+    create_user(&db_uri, work.path()).await?;
+    let targets = [
+        Arc::new(Target::new(
+            "quayside",
+            q.port,
+            Some(Credentials {
+                username: USER.to_string(),
+                password: PASSWORD.to_string(),
+            }),
+            http.clone(),
+        )),
+        Arc::new(Target::new("distribution", d.port, None, http.clone())),
+    ];
+
+    // Setup (not timed): the manifest under test, the 10,000-tag repository,
+    // and whether a single `POST ?digest=` is supported.
+    let manifest = setup_manifest(&targets, REPO).await?;
+    let mut single_post = [false; 2];
+    for (i, t) in targets.iter().enumerate() {
+        let probe = make_blob(1024, 0xfeed + i as u64);
+        single_post[i] = t.upload_single_post(REPO, &probe, &digest(&probe)).await?;
+    }
+    for t in &targets {
+        let started = Instant::now();
+        t.refresh_token(&scopes()).await?;
+        setup_tags(t, &plan, &manifest).await?;
+        eprintln!(
+            "{}: {} tags created in {:.1} s",
+            t.name,
+            plan.tags,
+            started.elapsed().as_secs_f64()
+        );
+    }
+
+    for run in 0..plan.runs {
+        eprintln!("run {}/{}", run + 1, plan.runs);
+        for t in &targets {
+            t.refresh_token(&scopes()).await?;
+        }
+        measure_blobs(&targets, &plan, run, single_post, &mut results).await?;
+        measure_manifests(&targets, &plan, run, &mut results).await?;
+        measure_tags(&targets, &plan, run, &mut results).await?;
+        measure_api(&targets, &plan, &mut results).await?;
+    }
+
+    for (i, mib) in idle.into_iter().enumerate() {
+        results.add(
+            "server idle RSS (after start)",
+            "MiB",
+            Better::Lower,
+            i,
+            mib,
+        );
+    }
+    results.add(
+        "server peak RSS (VmHWM, whole run)",
+        "MiB",
+        Better::Lower,
+        QUAYSIDE,
+        q.memory_mib("VmHWM")?,
+    );
+    results.add(
+        "server peak RSS (VmHWM, whole run)",
+        "MiB",
+        Better::Lower,
+        DISTRIBUTION,
+        d.memory_mib("VmHWM")?,
+    );
+
+    for s in [&mut q, &mut d] {
+        if !s.stop()? {
+            eprintln!(
+                "warning: {} did not stop within 20 s of SIGTERM and was killed",
+                s.name
+            );
+        }
+    }
+
+    let report = format!(
+        "{}\n{}",
+        header(&plan, &quayside_bin, &registry_bin),
+        results.markdown()
+    );
+    println!("{report}");
+    if let Some(out) = &args.out {
+        std::fs::write(out, &report).with_context(|| format!("write {}", out.display()))?;
+        eprintln!("wrote {}", out.display());
+    }
+    // Dropping `work` removes both data directories; distribution's
+    // 10,000-tag tree is tens of thousands of small files, which can take a
+    // while on a filesystem with online discard.
+    eprintln!("removing {}", work.path().display());
+    Ok(())
+}
+
+/// Creates the bench user in quayside's database with quayside's own account
+/// code (as `crates/quayside/tests/cli/fixtures.rs` does).
+async fn create_user(db_uri: &str, work: &Path) -> Result<()> {
+    let db = quayside_meta::Db::connect(db_uri, &quayside_meta::ConnectOptions::default())
+        .await
+        .context("connect to quayside's database")?;
+    let keys = work.join("fixture-keys");
+    std::fs::create_dir_all(&keys).context("fixture key dir")?;
+    let settings = quayside_auth::AuthSettings {
+        kid_path: keys.join("bench.kid"),
+        pem_path: keys.join("bench.pem"),
+        bcrypt_cost: 4,
+        ..quayside_auth::AuthSettings::default()
+    };
+    let auth = quayside_auth::Auth::start(db.clone(), settings)
+        .await
+        .context("quayside auth on its database")?;
+    auth.create_user(USER, PASSWORD, "bench@example.com")
+        .await
+        .context("create the bench user")?;
+    db.close().await;
+    Ok(())
+}
+
+fn header(plan: &Plan, quayside: &Path, registry: &Path) -> String {
+    let version = |bin: &Path, arg: &str| {
+        std::process::Command::new(bin)
+            .arg(arg)
+            .output()
+            .ok()
+            .map(|o| {
+                let s = String::from_utf8_lossy(&o.stdout).trim().to_string();
+                s.lines().next().unwrap_or_default().to_string()
+            })
+            .unwrap_or_default()
+    };
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let sizes: Vec<String> = plan.sizes.iter().map(|s| human_size(*s)).collect();
+    format!(
+        "quayside-bench: {} run(s), medians shown; {} CPU(s); loopback; one reqwest client \
+         (HTTP/1.1 keep-alive) for both servers\n\n\
+         - quayside: `{}` ({}), embedded default (SQLite + local files), metrics off, bearer token\n\
+         - distribution: `{}` ({}), filesystem storage, in-memory blob descriptor cache, no auth\n\
+         - blobs: {}; chunked uploads in {} PATCHes; manifest load {:.1} s per point; \
+         tags/list over {} tags; latencies are p50 of {} requests per run\n\
+         - MB = 10^6 bytes; RSS from /proc/<pid>/status, one server lifetime covering all runs\n",
+        plan.runs,
+        cpus,
+        quayside.display(),
+        version(quayside, "version"),
+        registry.display(),
+        version(registry, "--version"),
+        sizes.join(", "),
+        human_size(plan.chunk),
+        plan.load.as_secs_f64(),
+        plan.tags,
+        plan.latency_reps,
+    )
+}
+
+/// Pushes a config and a layer blob to `repo` on every target and puts a
+/// schema-2 manifest referencing them as `latest`. Returns the manifest.
+async fn setup_manifest(targets: &[Arc<Target>; 2], repo: &str) -> Result<Bytes> {
+    let config = Bytes::from_static(
+        br#"{"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":[]}}"#,
+    );
+    let layer = make_blob(2048, 42);
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": client::MANIFEST_V2,
+        "config": {
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+            "size": config.len(),
+            "digest": digest(&config),
+        },
+        "layers": [{
+            "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+            "size": layer.len(),
+            "digest": digest(&layer),
+        }],
+    });
+    let manifest = Bytes::from(serde_json::to_vec(&manifest).context("manifest JSON")?);
+    for t in targets {
+        t.refresh_token(&scopes()).await?;
+        for r in [REPO, TAGS_REPO] {
+            for b in [&config, &layer] {
+                t.upload_post_put(r, b, &digest(b))
+                    .await
+                    .with_context(|| format!("{}: push setup blob to {r}", t.name))?;
+            }
+        }
+        t.put_manifest(repo, "latest", &manifest)
+            .await
+            .with_context(|| format!("{}: put manifest", t.name))?;
+    }
+    Ok(manifest)
+}
+
+/// PUTs the same manifest under `plan.tags` tags (8 at a time).
+async fn setup_tags(t: &Arc<Target>, plan: &Plan, manifest: &Bytes) -> Result<()> {
+    futures::stream::iter(0..plan.tags)
+        .map(|i| {
+            let t = Arc::clone(t);
+            let manifest = manifest.clone();
+            async move {
+                t.put_manifest(TAGS_REPO, &format!("t{i:05}"), &manifest)
+                    .await
+            }
+        })
+        .buffer_unordered(8)
+        .try_collect::<Vec<()>>()
+        .await
+        .with_context(|| format!("{}: create tags", t.name))?;
+    let n = t.list_tags(TAGS_REPO).await?;
+    if n != plan.tags {
+        bail!(
+            "{}: tags/list returned {n} tags, expected {}",
+            t.name,
+            plan.tags
+        );
+    }
+    Ok(())
+}
+
+async fn measure_blobs(
+    targets: &[Arc<Target>; 2],
+    plan: &Plan,
+    run: usize,
+    single_post: [bool; 2],
+    results: &mut Results,
+) -> Result<()> {
+    let chunk_label = human_size(plan.chunk);
+    let mut downloads = Vec::new();
+    for (si, &size) in plan.sizes.iter().enumerate() {
+        let size_label = human_size(size);
+        // A fresh blob per (run, size, mode): no server ever sees a blob it
+        // already has. Generation and hashing are outside the timings.
+        let seed = |mode: u64| ((run as u64) << 32) | ((si as u64) << 8) | mode;
+
+        let blob = make_blob(size, seed(1));
+        let d = digest(&blob);
+        let label = format!("blob upload monolithic (POST + PUT), {size_label}");
+        for i in order(run) {
+            let started = Instant::now();
+            targets[i]
+                .upload_post_put(REPO, &blob, &d)
+                .await
+                .with_context(|| format!("{}: {label}", targets[i].name))?;
+            results.add(
+                &label,
+                "MB/s",
+                Better::Higher,
+                i,
+                mb_per_s(size, started.elapsed()),
+            );
+        }
+        downloads.push((size, d));
+
+        let label = format!("blob upload monolithic (single POST ?digest=), {size_label}");
+        let blob = make_blob(size, seed(2));
+        let d = digest(&blob);
+        for i in order(run) {
+            if !single_post[i] {
+                results.not_applicable(
+                    &label,
+                    "MB/s",
+                    Better::Higher,
+                    i,
+                    "unsupported: answers 202",
+                );
+                continue;
+            }
+            let started = Instant::now();
+            let took = targets[i]
+                .upload_single_post(REPO, &blob, &d)
+                .await
+                .with_context(|| format!("{}: {label}", targets[i].name))?;
+            if !took {
+                bail!(
+                    "{}: {label}: answered 202 after accepting the probe",
+                    targets[i].name
+                );
+            }
+            results.add(
+                &label,
+                "MB/s",
+                Better::Higher,
+                i,
+                mb_per_s(size, started.elapsed()),
+            );
+        }
+
+        let label = format!("blob upload chunked ({chunk_label} PATCHes), {size_label}");
+        let blob = make_blob(size, seed(3));
+        let d = digest(&blob);
+        for i in order(run) {
+            let started = Instant::now();
+            targets[i]
+                .upload_chunked(REPO, &blob, &d, plan.chunk)
+                .await
+                .with_context(|| format!("{}: {label}", targets[i].name))?;
+            results.add(
+                &label,
+                "MB/s",
+                Better::Higher,
+                i,
+                mb_per_s(size, started.elapsed()),
+            );
+        }
+    }
+    for (size, d) in downloads {
+        let label = format!("blob download, {}", human_size(size));
+        for i in order(run) {
+            let started = Instant::now();
+            let n = targets[i]
+                .download(REPO, &d)
+                .await
+                .with_context(|| format!("{}: {label}", targets[i].name))?;
+            let elapsed = started.elapsed();
+            if n != size as u64 {
+                bail!(
+                    "{}: {label}: got {n} bytes, expected {size}",
+                    targets[i].name
+                );
+            }
+            results.add(&label, "MB/s", Better::Higher, i, mb_per_s(size, elapsed));
+        }
+    }
+    Ok(())
+}
+
+/// Requests/s of manifest GET (body read) and HEAD by tag, `conc` clients
+/// in a closed loop for `plan.load` after two untimed warm-up requests each.
+async fn measure_manifests(
+    targets: &[Arc<Target>; 2],
+    plan: &Plan,
+    run: usize,
+    results: &mut Results,
+) -> Result<()> {
+    for head in [false, true] {
+        for &conc in &plan.concurrency {
+            let label = format!(
+                "manifest {} by tag, concurrency {conc}",
+                if head { "HEAD" } else { "GET" }
+            );
+            for i in order(run) {
+                let rps = manifest_load(&targets[i], head, conc, plan.load)
+                    .await
+                    .with_context(|| format!("{}: {label}", targets[i].name))?;
+                results.add(&label, "req/s", Better::Higher, i, rps);
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn manifest_load(t: &Arc<Target>, head: bool, conc: usize, load: Duration) -> Result<f64> {
+    let barrier = Arc::new(tokio::sync::Barrier::new(conc + 1));
+    let mut tasks = Vec::with_capacity(conc);
+    for _ in 0..conc {
+        let t = Arc::clone(t);
+        let barrier = Arc::clone(&barrier);
+        tasks.push(tokio::spawn(async move {
+            let warm = async {
+                for _ in 0..2 {
+                    t.fetch_manifest(REPO, "latest", head).await?;
+                }
+                anyhow::Ok(())
+            }
+            .await;
+            // Always reach the barrier, so a failed warm-up cannot hang the rest.
+            barrier.wait().await;
+            warm?;
+            let deadline = Instant::now() + load;
+            let mut n = 0u64;
+            while Instant::now() < deadline {
+                t.fetch_manifest(REPO, "latest", head).await?;
+                n += 1;
+            }
+            anyhow::Ok(n)
+        }));
+    }
+    barrier.wait().await;
+    let started = Instant::now();
+    let mut total = 0u64;
+    let mut first_err = None;
+    for task in tasks {
+        match task.await.context("load task")? {
+            Ok(n) => total += n,
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    let elapsed = started.elapsed();
+    if let Some(e) = first_err {
+        return Err(e);
+    }
+    Ok(total as f64 / elapsed.as_secs_f64().max(1e-9))
+}
+
+async fn measure_tags(
+    targets: &[Arc<Target>; 2],
+    plan: &Plan,
+    run: usize,
+    results: &mut Results,
+) -> Result<()> {
+    let label = format!("tags/list, {} tags, p50", plan.tags);
+    for i in order(run) {
+        let mut samples = Vec::with_capacity(plan.latency_reps);
+        for _ in 0..plan.latency_reps {
+            let started = Instant::now();
+            let n = targets[i].list_tags(TAGS_REPO).await?;
+            samples.push(started.elapsed());
+            if n != plan.tags {
+                bail!(
+                    "{}: tags/list returned {n} tags, expected {}",
+                    targets[i].name,
+                    plan.tags
+                );
+            }
+        }
+        results.add(&label, "ms", Better::Lower, i, median_ms(samples));
+    }
+    Ok(())
+}
+
+/// quayside's `GET /api/v1/repository/<repo>`: timed only when it answers
+/// 2xx; otherwise reported as not implemented. Distribution has no such API.
+async fn measure_api(targets: &[Arc<Target>; 2], plan: &Plan, results: &mut Results) -> Result<()> {
+    let label = "/api/v1/repository/<repo>, p50";
+    let path = format!("/api/v1/repository/{REPO}");
+    let q = &targets[QUAYSIDE];
+    let status = q.get_status(&path).await?;
+    if (200..300).contains(&status) {
+        let mut samples = Vec::with_capacity(plan.latency_reps);
+        for _ in 0..plan.latency_reps {
+            let started = Instant::now();
+            q.get_status(&path).await?;
+            samples.push(started.elapsed());
+        }
+        results.add(label, "ms", Better::Lower, QUAYSIDE, median_ms(samples));
+    } else {
+        results.not_applicable(
+            label,
+            "ms",
+            Better::Lower,
+            QUAYSIDE,
+            &format!("API not implemented: {status}"),
+        );
+    }
+    results.not_applicable(label, "ms", Better::Lower, DISTRIBUTION, "no such API");
+    Ok(())
+}
