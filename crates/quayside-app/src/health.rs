@@ -4,7 +4,8 @@
 //! with the HTTP status equal to `status_code`.
 //!
 //! - `/health/instance` (and `/health`): this instance: `registry_gunicorn` and
-//!   `web_gunicorn` (our own listener answers its internal pings), `disk_space`,
+//!   `web_gunicorn` (our own listener answers its internal pings), `service_key`
+//!   (this instance's key is in the database, approved, unexpired), `disk_space`,
 //!   `database`, `auth`. Like Quay's default `LocalHealthCheck`, Redis and
 //!   storage are left to the end-to-end check.
 //! - `/health/endtoend` (and `/status`): `database`, `redis` (when configured),
@@ -82,6 +83,35 @@ pub async fn check_auth(state: &AppState) -> ServiceStatus {
         match state.db.count_users().await {
             Ok(_) => ServiceStatus::ok(),
             Err(e) => ServiceStatus::fail(format!("authentication backend check failed: {e}")),
+        }
+    })
+    .await
+}
+
+/// This instance's service key is in the database, approved and unexpired
+/// (Quay's `service_key` check: a key that vanished or expired fails).
+pub async fn check_service_key(state: &AppState) -> ServiceStatus {
+    let auth = &state.v2.auth;
+    let kid = auth.instance_kid().to_string();
+    timed("service key", async {
+        match state.db.service_key(&kid).await {
+            Ok(Some(row)) => {
+                let now = chrono::Utc::now().naive_utc();
+                if row.approval_id.is_none() {
+                    ServiceStatus::fail(format!("instance service key {kid} is not approved"))
+                } else if row.expiration_date.is_some_and(|e| e <= now) {
+                    ServiceStatus::fail(format!("instance service key {kid} has expired"))
+                } else {
+                    ServiceStatus::ok()
+                }
+            }
+            Ok(None) => {
+                ServiceStatus::fail(format!("Could not find valid instance service key {kid}"))
+            }
+            // The database check reports a database that is down (as Quay does).
+            Err(e) => ServiceStatus::ok_with(format!(
+                "Failed to get instance key due to a database issue; skipping check: {e}"
+            )),
         }
     })
     .await
@@ -202,11 +232,12 @@ fn respond(services: BTreeMap<&'static str, ServiceStatus>) -> Response {
 pub async fn instance(State(state): State<AppState>) -> Response {
     let dirs = disk_dirs(&state);
     let dir_refs: Vec<&Path> = dirs.iter().map(|p| p.as_path()).collect();
-    let (registry, web, database, auth) = tokio::join!(
+    let (registry, web, database, auth, service_key) = tokio::join!(
         check_self_ping(&state, "/v1/_internal_ping"),
         check_self_ping(&state, "/_internal_ping"),
         check_database(&state),
         check_auth(&state),
+        check_service_key(&state),
     );
     let mut services = BTreeMap::new();
     services.insert("registry_gunicorn", registry);
@@ -217,6 +248,7 @@ pub async fn instance(State(state): State<AppState>) -> Response {
     );
     services.insert("database", database);
     services.insert("auth", auth);
+    services.insert("service_key", service_key);
     respond(services)
 }
 

@@ -28,9 +28,44 @@ async fn embedded_default_serves_health_and_survives_restart() {
             ("database".to_string(), true),
             ("disk_space".to_string(), true),
             ("registry_gunicorn".to_string(), true),
+            ("service_key".to_string(), true),
             ("web_gunicorn".to_string(), true),
         ]
     );
+    // The service_key entry is a real check: an expired instance key fails it.
+    let db_uri = format!(
+        "sqlite:///{}",
+        cwd.path().join("quayside-data/quayside.db").display()
+    );
+    let db = quayside_meta::Db::connect(&db_uri, &quayside_meta::ConnectOptions::default())
+        .await
+        .expect("connect");
+    let kid =
+        std::fs::read_to_string(cwd.path().join("quayside-data/secrets/quay.kid")).expect("kid");
+    let past = chrono::Utc::now().naive_utc() - chrono::Duration::minutes(1);
+    let real_expiry = db
+        .service_key(kid.trim())
+        .await
+        .expect("row")
+        .expect("key")
+        .expiration_date;
+    assert_eq!(
+        db.set_service_key_expiration(kid.trim(), Some(past))
+            .await
+            .expect("expire"),
+        1
+    );
+    let (status, body) = server.get_json("/health/instance").await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["status_code"], 503);
+    assert_eq!(body["data"]["services"]["service_key"], false, "{body}");
+    db.set_service_key_expiration(kid.trim(), real_expiry)
+        .await
+        .expect("restore");
+    let (status, _) = server.get_json("/health/instance").await;
+    assert_eq!(status, 200);
+    db.close().await;
+
     let (status, body) = server.get_json("/health/endtoend").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
