@@ -54,6 +54,16 @@ pub fn auth_settings(resolved: &Resolved) -> AuthSettings {
         preferred_url_scheme: c.preferred_url_scheme.clone(),
         service_name: c.instance_service_key_service.clone(),
         super_users: c.super_users.clone(),
+        super_users_enabled: c.feature("SUPER_USERS"),
+        global_readonly_super_users: c
+            .get("GLOBAL_READONLY_SUPER_USERS")
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default(),
         superusers_full_access: c.feature("SUPERUSERS_FULL_ACCESS"),
         anonymous_access: c.feature("ANONYMOUS_ACCESS"),
         app_specific_tokens: c.feature("APP_SPECIFIC_TOKENS"),
@@ -102,12 +112,15 @@ pub async fn assemble(resolved: &Resolved, db: Db) -> Result<AppState, AssembleE
         .next()
         .transpose()?;
     let auth = Auth::start(db.clone(), auth_settings(resolved)).await?;
+    let live = Arc::new(LiveSettings::from_config(config));
     let quay_api = QuayApiState::new(
         auth.clone(),
         QuayApiSettings {
             authentication_type: config.authentication_type.clone(),
             user_initialize: config.feature("USER_INITIALIZE"),
             mailing: config.feature("MAILING"),
+            config: Arc::new(config.clone()),
+            live: live.clone(),
         },
     );
     let registry = Registry::new(
@@ -120,7 +133,6 @@ pub async fn assemble(resolved: &Resolved, db: Db) -> Result<AppState, AssembleE
             referrers_api: config.feature("REFERRERS_API"),
         },
     );
-    let live = Arc::new(LiveSettings::from_config(config));
     let metrics = Metrics::with_options(MetricsOptions {
         tracked_namespaces: config
             .get("TRACKED_NAMESPACES")

@@ -61,4 +61,12 @@ impl CredentialCache {
         }
         map.insert(key, (identity, now + life));
     }
+
+    /// Forgets everything (a credential was revoked or changed).
+    pub(crate) fn clear(&self) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
 }

@@ -12,6 +12,7 @@
 //! [`Auth`] is cheap to clone and safe to share between requests.
 
 mod accounts;
+mod api_perms;
 mod cache;
 mod credentials;
 mod error;
@@ -31,6 +32,7 @@ use std::time::Duration;
 use quayside_meta::Db;
 
 pub use accounts::{NewUserOptions, OAuthApplicationSpec};
+pub use api_perms::{has_scope, repo_cap, team_cap, user_cap, TeamRole, UserRole};
 pub use error::AuthError;
 pub use jwt::TOKEN_LIFETIME_S;
 pub use keys::{jwk_thumbprint, ServiceKeyApprovalType, INSTANCE_KEY_METADATA};
@@ -51,6 +53,10 @@ pub struct AuthSettings {
     pub service_name: String,
     /// `SUPER_USERS`.
     pub super_users: Vec<String>,
+    /// `FEATURE_SUPER_USERS` (true).
+    pub super_users_enabled: bool,
+    /// `GLOBAL_READONLY_SUPER_USERS`: read every repository, write nothing.
+    pub global_readonly_super_users: Vec<String>,
     /// `FEATURE_SUPERUSERS_FULL_ACCESS`.
     pub superusers_full_access: bool,
     /// `FEATURE_ANONYMOUS_ACCESS`.
@@ -103,6 +109,8 @@ impl Default for AuthSettings {
             preferred_url_scheme: "http".into(),
             service_name: "quay".into(),
             super_users: Vec::new(),
+            super_users_enabled: true,
+            global_readonly_super_users: Vec::new(),
             superusers_full_access: false,
             anonymous_access: true,
             app_specific_tokens: true,

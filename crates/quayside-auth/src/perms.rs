@@ -5,31 +5,13 @@ use quayside_meta::identity::AccountRow;
 use quayside_meta::permissions::{RepoRow, REPO_STATE_MARKED_FOR_DELETION};
 use serde_json::{json, Map, Value};
 
+use crate::api_perms::TeamRole;
 use crate::jwt::{context_and_subject, DISABLED_TUF_ROOT, TOKEN_LIFETIME_S};
 use crate::{Auth, AuthError, Grant, Identity, Role};
 
 const STATE_NORMAL: i64 = 0;
 const STATE_READ_ONLY: i64 = 1;
 const STATE_MIRROR: i64 = 2;
-
-/// Team (organization-wide) role, ascending.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum TeamRole {
-    Member,
-    Creator,
-    Admin,
-}
-
-impl TeamRole {
-    fn from_name(name: &str) -> Option<TeamRole> {
-        match name {
-            "member" => Some(TeamRole::Member),
-            "creator" => Some(TeamRole::Creator),
-            "admin" => Some(TeamRole::Admin),
-            _ => None,
-        }
-    }
-}
 
 /// `ns/repo` with Quay's `parse_namespace_repository` library mapping.
 pub(crate) fn normalize_repo(name: &str, library_namespace: &str) -> String {
@@ -135,7 +117,6 @@ fn clamp<T: Ord + Copy>(role: Option<T>, cap: Option<T>) -> Option<T> {
 
 impl Auth {
     fn principal<'a>(&self, identity: &'a Identity) -> Option<Principal<'a>> {
-        let s = &self.inner.settings;
         let (account_id, username, robot, scopes) = match identity {
             Identity::Anonymous => return None,
             Identity::User { id, username, .. } => (*id, username.as_str(), false, None),
@@ -150,14 +131,12 @@ impl Auth {
                 user_id, username, ..
             } => (*user_id, username.as_str(), false, None),
         };
-        let in_list = !robot && s.super_users.iter().any(|u| u == username);
-        let scope_ok = scopes.is_none_or(|sc| sc.iter().any(|x| x == "super:user"));
         Some(Principal {
             account_id,
             username,
             robot,
             scopes,
-            superuser: in_list && scope_ok,
+            superuser: self.is_superuser(identity),
         })
     }
 
@@ -246,7 +225,8 @@ impl Auth {
         };
         let public = repo_row.as_ref().is_some_and(|r| r.visibility == "public")
             && (!identity.is_anonymous() || self.inner.settings.anonymous_access);
-        Ok(if public {
+        let global_reader = self.is_global_readonly_superuser(identity);
+        Ok(if public || global_reader {
             granted.max(Some(Role::Read))
         } else {
             granted

@@ -8,6 +8,7 @@ pub mod accounts;
 mod db;
 mod error;
 pub mod identity;
+pub mod logs;
 pub mod permissions;
 pub mod registry;
 pub mod schema;

@@ -139,6 +139,25 @@ impl Db {
         Ok(roles)
     }
 
+    /// Names of the teams of organization `organization_id` that `account_id` is on.
+    pub async fn account_team_names(
+        &self,
+        account_id: i64,
+        organization_id: i64,
+    ) -> Result<Vec<String>, MetaError> {
+        const SQL: &str = "SELECT t.name FROM teammember tm \
+            JOIN team t ON t.id = tm.team_id \
+            WHERE tm.user_id = $1 AND t.organization_id = $2";
+        let names: Vec<String> = with_pool!(self, pool => {
+            sqlx::query_scalar(SQL)
+                .bind(id32(account_id))
+                .bind(id32(organization_id))
+                .fetch_all(pool)
+                .await
+        })?;
+        Ok(names)
+    }
+
     /// Quay's `create_repository`: the repository, its `repositoryactioncount` and
     /// `repositorysearchscore` rows and the creator's `admin` permission, in one
     /// transaction. `Ok(None)` when `namespace/name` already exists.

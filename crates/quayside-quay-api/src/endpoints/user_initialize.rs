@@ -19,14 +19,25 @@
 //! missing or non-string `username`/`password`, a non-string `email`), quayside answers
 //! `400 {"message": "Failed to initialize user: …"}` instead of a 500.
 
-use axum::body::Bytes;
-use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::Response;
 use quayside_auth::{AuthError, NewUserOptions, OAuthApplicationSpec};
 use serde_json::{Map, Value};
 
-use crate::{json, QuayApiError, QuayApiState};
+use crate::ctx::Ctx;
+use crate::routes::{h, post, ApiResult, Operation};
+use crate::{json, QuayApiError, QuayApiSettings};
+
+/// Mounted only with `FEATURE_USER_INITIALIZE` (Quay's `route_show_if`).
+pub(crate) fn operations(settings: &QuayApiSettings) -> Vec<Operation> {
+    if !settings.user_initialize {
+        return Vec::new();
+    }
+    vec![post("/api/v1/user/initialize", "userInitialize", h!(handle))
+        .tag("user")
+        .summary("Create the first user of an empty Database-authenticated registry; optionally returns an OAuth access token.")
+        .anon_allowed()
+        .internal()]
+}
 
 /// Name of the OAuth application that holds the token.
 pub const AUTOMATION_APP_NAME: &str = "automation";
@@ -41,19 +52,16 @@ const NON_DATABASE: &str = "Cannot initialize user in a non-database auth system
 const NON_EMPTY: &str = "Cannot initialize user in a non-empty database";
 const NOT_JSON: &str = "Did not attempt to load JSON data because the request Content-Type was not 'application/json'.";
 
-pub(crate) async fn handle(
-    State(state): State<QuayApiState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, QuayApiError> {
+async fn handle(ctx: Ctx) -> ApiResult {
+    let (state, headers, body) = (&ctx.state, &ctx.headers, &ctx.body);
     if state.settings.authentication_type != "Database" {
-        return Err(QuayApiError::BadRequest(NON_DATABASE.into()));
+        return Err(QuayApiError::bad_request(NON_DATABASE));
     }
     let _one_at_a_time = state.init_lock.lock().await;
     if state.auth.db().count_accounts().await? > 0 {
-        return Err(QuayApiError::BadRequest(NON_EMPTY.into()));
+        return Err(QuayApiError::bad_request(NON_EMPTY));
     }
-    let data = json_body(&headers, &body)?;
+    let data = json_body(headers, body)?;
     let username = required_string(&data, "username")?;
     let password = required_string(&data, "password")?;
     let email = match data.get("email") {
@@ -113,7 +121,7 @@ pub(crate) async fn handle(
 }
 
 fn failed(reason: &str) -> QuayApiError {
-    QuayApiError::BadRequest(format!("Failed to initialize user: {reason}"))
+    QuayApiError::bad_request(format!("Failed to initialize user: {reason}"))
 }
 
 /// Flask's `request.get_json()`: the body must be declared JSON (`application/json` or
@@ -128,12 +136,15 @@ fn json_body(headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value>, Qua
     let is_json = mimetype == "application/json"
         || (mimetype.starts_with("application/") && mimetype.ends_with("+json"));
     if !is_json {
-        return Err(QuayApiError::UnsupportedMediaType(NOT_JSON.into()));
+        return Err(QuayApiError::Message(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            NOT_JSON.into(),
+        ));
     }
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(failed("the request body must be a JSON object")),
-        Err(e) => Err(QuayApiError::BadRequest(format!(
+        Err(e) => Err(QuayApiError::bad_request(format!(
             "Failed to decode JSON object: {e}"
         ))),
     }
