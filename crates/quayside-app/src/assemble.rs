@@ -46,6 +46,18 @@ fn duration_secs(s: &quayside_config::DurationStr, fallback: u64) -> u64 {
     s.seconds().unwrap_or(fallback)
 }
 
+/// A list-of-strings key (absent or malformed: empty).
+fn string_list(c: &Config, key: &str) -> Vec<String> {
+    c.get(key)
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 pub fn auth_settings(resolved: &Resolved) -> AuthSettings {
     let c: &Config = &resolved.config;
     let (kid_path, pem_path) = key_paths(resolved);
@@ -55,18 +67,16 @@ pub fn auth_settings(resolved: &Resolved) -> AuthSettings {
         service_name: c.instance_service_key_service.clone(),
         super_users: c.super_users.clone(),
         super_users_enabled: c.feature("SUPER_USERS"),
-        global_readonly_super_users: c
-            .get("GLOBAL_READONLY_SUPER_USERS")
-            .and_then(|v| v.as_array())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default(),
+        global_readonly_super_users: string_list(c, "GLOBAL_READONLY_SUPER_USERS"),
         superusers_full_access: c.feature("SUPERUSERS_FULL_ACCESS"),
         anonymous_access: c.feature("ANONYMOUS_ACCESS"),
         app_specific_tokens: c.feature("APP_SPECIFIC_TOKENS"),
+        require_encrypted_basic_auth: c.feature("REQUIRE_ENCRYPTED_BASIC_AUTH"),
+        robots_disallow: c
+            .get("ROBOTS_DISALLOW")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false),
+        robots_whitelist: string_list(c, "ROBOTS_WHITELIST"),
         create_private_repo_on_push: c.create_private_repo_on_push,
         create_namespace_on_push: c.create_namespace_on_push,
         database_secret_key: c.database_secret_key.clone(),
@@ -102,6 +112,15 @@ pub fn effective_preference(config: &Config) -> Vec<String> {
 }
 
 pub async fn assemble(resolved: &Resolved, db: Db) -> Result<AppState, AssembleError> {
+    assemble_with(resolved, db, auth_settings(resolved)).await
+}
+
+/// [`assemble`] with the given auth settings (tests lower the bcrypt cost).
+pub async fn assemble_with(
+    resolved: &Resolved,
+    db: Db,
+    auth_settings: AuthSettings,
+) -> Result<AppState, AssembleError> {
     let config = &resolved.config;
     let storage = Arc::new(DistributedStorage::open(
         &checks::storage_locations(config),
@@ -111,7 +130,7 @@ pub async fn assemble(resolved: &Resolved, db: Db) -> Result<AppState, AssembleE
         .into_iter()
         .next()
         .transpose()?;
-    let auth = Auth::start(db.clone(), auth_settings(resolved)).await?;
+    let auth = Auth::start(db.clone(), auth_settings).await?;
     let live = Arc::new(LiveSettings::from_config(config));
     let quay_api = QuayApiState::new(
         auth.clone(),

@@ -15,6 +15,7 @@ pub mod reload;
 pub mod server;
 pub mod stats;
 pub mod tls;
+pub mod workers;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -14,6 +14,11 @@ pub(crate) const INVALID_USER_PASSWORD: &str = "Invalid Username or Password";
 pub(crate) const USER_DISABLED: &str =
     "This user has been disabled. Please contact your administrator.";
 const INVALID_APP_TOKEN: &str = "Invalid token";
+/// `ROBOTS_DISALLOW` refusal of a robot login (Quay's wording).
+pub(crate) const ROBOTS_DISABLED: &str =
+    "Robot account have been disabled. Please contact your administrator.";
+/// `FEATURE_REQUIRE_ENCRYPTED_BASIC_AUTH` refusal of a plain password.
+pub(crate) const UNENCRYPTED_REFUSED: &str = "Client login with unencrypted passwords is disabled. Please generate an encrypted password in the user admin panel for use here.";
 const OAUTH_INVALID: &str = "OAuth access token could not be validated";
 const OAUTH_EXPIRED: &str = "OAuth access token has expired";
 const OAUTH_DISABLED: &str = "Granter of the oauth access token is disabled";
@@ -84,6 +89,9 @@ impl Auth {
         // Quay's `verify_and_link_user(..., basic_auth=True)`: an encrypted password
         // (`encrypt_user_password` under SECRET_KEY) stands for the password inside it.
         let decrypted = self.inner.user_passwords.decrypt(password);
+        if decrypted.is_none() && self.inner.settings.require_encrypted_basic_auth {
+            return Err(invalid(UNENCRYPTED_REFUSED));
+        }
         let password = decrypted.as_deref().unwrap_or(password);
         self.verify_user_password(username, password)
             .await
@@ -158,6 +166,10 @@ impl Auth {
         password: &str,
     ) -> Result<Identity, AuthError> {
         let db = &self.inner.db;
+        let s = &self.inner.settings;
+        if s.robots_disallow && !s.robots_whitelist.iter().any(|r| r == robot_username) {
+            return Err(invalid(ROBOTS_DISABLED));
+        }
         if !password.is_ascii() {
             return Err(invalid(robot_password_message(robot_username)));
         }

@@ -19,10 +19,13 @@ mod error;
 mod jwt;
 pub mod keygen;
 mod keys;
+mod orgs;
 mod perms;
 mod random;
+mod robots;
 pub mod secret;
 pub mod user_password;
+mod users;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,6 +39,8 @@ pub use api_perms::{has_scope, repo_cap, team_cap, user_cap, TeamRole, UserRole}
 pub use error::AuthError;
 pub use jwt::TOKEN_LIFETIME_S;
 pub use keys::{jwk_thumbprint, ServiceKeyApprovalType, INSTANCE_KEY_METADATA};
+pub use orgs::{is_valid_email, new_team_invite_token, validate_team_name, TEAM_NAME_REGEX_TEXT};
+pub use robots::{python_json_dumps, RobotListing, RobotWithToken, ROBOT_TOKEN_LEN};
 pub use secret::FieldEncrypter;
 pub use user_password::UserPasswordCipher;
 
@@ -63,6 +68,13 @@ pub struct AuthSettings {
     pub anonymous_access: bool,
     /// `FEATURE_APP_SPECIFIC_TOKENS`.
     pub app_specific_tokens: bool,
+    /// `FEATURE_REQUIRE_ENCRYPTED_BASIC_AUTH`: Basic logins of users must use the
+    /// encrypted password, not the password itself.
+    pub require_encrypted_basic_auth: bool,
+    /// `ROBOTS_DISALLOW`: robot logins are refused, except robots in `ROBOTS_WHITELIST`.
+    pub robots_disallow: bool,
+    /// `ROBOTS_WHITELIST` (full robot names, `ns+short`).
+    pub robots_whitelist: Vec<String>,
     /// `CREATE_PRIVATE_REPO_ON_PUSH`.
     pub create_private_repo_on_push: bool,
     /// `CREATE_NAMESPACE_ON_PUSH`.
@@ -114,6 +126,9 @@ impl Default for AuthSettings {
             superusers_full_access: false,
             anonymous_access: true,
             app_specific_tokens: true,
+            require_encrypted_basic_auth: false,
+            robots_disallow: false,
+            robots_whitelist: Vec::new(),
             create_private_repo_on_push: true,
             create_namespace_on_push: false,
             database_secret_key: None,

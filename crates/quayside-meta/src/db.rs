@@ -606,9 +606,12 @@ async fn connect_sqlite(rest: &str, create: bool, settings: &Settings) -> Result
             (options, SqlitePoolOptions::new())
         }
     };
+    // No ping before handing out a connection: a local file cannot go away under a pooled
+    // connection, and the ping is a round trip to the connection's thread on every query.
     let pool = pool_opts
         .max_connections(settings.max_connections)
         .acquire_timeout(settings.connect_timeout)
+        .test_before_acquire(false)
         .connect_with(options)
         .await
         .map_err(connect_err)?;

@@ -6,13 +6,21 @@
 
 pub mod accounts;
 mod db;
+pub mod deletion;
 mod error;
+pub mod gc;
 pub mod identity;
 pub mod logs;
+pub mod orgs;
 pub mod permissions;
 pub mod registry;
+pub mod repos;
+pub mod robots;
 pub mod schema;
 pub mod servicekeys;
+pub mod tags;
+pub mod teams;
+pub mod users;
 
 pub use db::{sqlite_file, Backend, ConnectOptions, Db, MigrateOutcome, Pool, SchemaState};
 pub use error::MetaError;

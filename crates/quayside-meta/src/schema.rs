@@ -3321,10 +3321,17 @@ pub fn quayside_tables_ddl(dialect: Dialect) -> Vec<String> {
         Dialect::Postgres => "timestamp without time zone",
         Dialect::Sqlite => "DATETIME",
     };
-    vec![format!(
-        "CREATE TABLE IF NOT EXISTS \"quayside_schema_version\" (\
-         \"name\" TEXT NOT NULL PRIMARY KEY, \"version\" INTEGER NOT NULL, \"applied_at\" {ts} NOT NULL)"
-    )]
+    vec![
+        format!(
+            "CREATE TABLE IF NOT EXISTS \"quayside_schema_version\" (\
+             \"name\" TEXT NOT NULL PRIMARY KEY, \"version\" INTEGER NOT NULL, \"applied_at\" {ts} NOT NULL)"
+        ),
+        // Cross-instance worker leases (quayside-workers): one row per lock name; a lease is
+        // held by `holder` until `expires_at_ms` (milliseconds since the epoch).
+        "CREATE TABLE IF NOT EXISTS \"quayside_worker_lock\" (\
+         \"name\" TEXT NOT NULL PRIMARY KEY, \"holder\" TEXT NOT NULL, \"expires_at_ms\" BIGINT NOT NULL)"
+            .to_string(),
+    ]
 }
 
 /// quayside's own schema level recorded in `quayside_schema_version` under name `quayside`.

@@ -25,6 +25,7 @@ mod http;
 mod process;
 mod route;
 mod tracked;
+mod workers;
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -40,6 +41,7 @@ use prometheus_client::registry::Registry;
 pub use http::{HttpMetricsLayer, HttpMetricsService, ResponseFuture};
 pub use route::{route_for, RouteInfo, RouteName, UNKNOWN_ROUTE};
 pub use tracked::TrackedNamespaces;
+pub use workers::WorkerMetrics;
 
 /// Content type of [`Metrics::render`] (OpenMetrics 1.0 text).
 pub const OPENMETRICS_CONTENT_TYPE: &str =
@@ -254,6 +256,7 @@ struct Inner {
     worker_duration: HistogramFamily<2>,
     worker_in_progress: Family<Labels<2>, Gauge>,
     gc: GcMetrics,
+    workers: WorkerMetrics,
 }
 
 /// All of quayside's metrics: one registry and its families. Cheap to clone (an `Arc`).
@@ -357,6 +360,7 @@ impl Metrics {
             worker_in_progress.clone(),
         );
         let gc = GcMetrics::register(&mut registry);
+        let workers = WorkerMetrics::register(&mut registry);
         registry.register_collector(Box::new(process::ProcessCollector));
 
         Metrics {
@@ -376,6 +380,7 @@ impl Metrics {
                 worker_duration,
                 worker_in_progress,
                 gc,
+                workers,
             }),
         }
     }
@@ -503,6 +508,11 @@ impl Metrics {
     /// The GC families.
     pub fn gc(&self) -> &GcMetrics {
         &self.inner.gc
+    }
+
+    /// quayside's own worker families (`quayside_gc_*`, `quayside_worker_runs`).
+    pub fn workers(&self) -> &WorkerMetrics {
+        &self.inner.workers
     }
 
     /// The OpenMetrics 1.0 text exposition ([`OPENMETRICS_CONTENT_TYPE`]); counters' samples

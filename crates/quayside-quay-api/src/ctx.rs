@@ -180,21 +180,6 @@ impl Ctx {
             .filter(|a| !a.robot))
     }
 
-    /// `AdministerOrganizationPermission` on an existing namespace, else Quay's
-    /// `Unauthorized`.
-    pub async fn require_namespace_admin(&self, ns: &AccountRow) -> Result<(), QuayApiError> {
-        if self
-            .state
-            .auth
-            .can_admin_namespace(&self.caller.identity, ns)
-            .await?
-        {
-            Ok(())
-        } else {
-            Err(self.caller.unauthorized())
-        }
-    }
-
     /// The caller's organization-wide role in a namespace.
     pub async fn namespace_role(&self, ns: &AccountRow) -> Result<Option<TeamRole>, QuayApiError> {
         Ok(self
@@ -215,19 +200,6 @@ impl Ctx {
             .auth
             .repo_role(&self.caller.identity, namespace, repo)
             .await?)
-    }
-
-    /// Requires at least `role` on `namespace/repo`, else Quay's `Unauthorized`.
-    pub async fn require_repo_role(
-        &self,
-        namespace: &str,
-        repo: &str,
-        role: Role,
-    ) -> Result<(), QuayApiError> {
-        match self.repo_role(namespace, repo).await? {
-            Some(r) if r >= role => Ok(()),
-            _ => Err(self.caller.unauthorized()),
-        }
     }
 
     /// The caller's role on user account `username` (only its own).

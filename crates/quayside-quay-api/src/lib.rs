@@ -114,6 +114,14 @@ impl QuayApiState {
     }
 }
 
+impl QuayApiState {
+    /// Whether an operation is routed for `method` and `path` (used to check that
+    /// everything `/api/v1/discovery` documents is served).
+    pub fn is_routed(&self, method: &Method, path: &str) -> bool {
+        matches!(self.table.find(method, path), Match::Found(..))
+    }
+}
+
 impl std::fmt::Debug for QuayApiState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("QuayApiState")
@@ -213,7 +221,7 @@ async fn prepare(
 ) -> Result<Caller, QuayApiError> {
     let caller = resolve_caller(state, headers).await?;
     let write = !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
-    if write && !op.readonly_allowed && state.settings.live.read_only() {
+    if write && state.settings.live.read_only() {
         return Err(QuayApiError::ReadOnly);
     }
     if caller.identity.is_anonymous()

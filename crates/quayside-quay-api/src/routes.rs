@@ -52,8 +52,6 @@ pub(crate) struct Operation {
     pub internal: bool,
     /// Reachable by anonymous callers even with `FEATURE_ANONYMOUS_ACCESS: false`.
     pub anon_allowed: bool,
-    /// Allowed while `REGISTRY_STATE: readonly` (writes only; reads always are).
-    pub readonly_allowed: bool,
     pub query: &'static [QueryParam],
     /// The operation takes a JSON body.
     pub body: bool,
@@ -78,7 +76,6 @@ impl Operation {
             fresh_login: false,
             internal: false,
             anon_allowed: false,
-            readonly_allowed: false,
             query: &[],
             body,
             handler,
@@ -106,10 +103,6 @@ impl Operation {
     }
     pub(crate) fn anon_allowed(mut self) -> Self {
         self.anon_allowed = true;
-        self
-    }
-    pub(crate) fn readonly_allowed(mut self) -> Self {
-        self.readonly_allowed = true;
         self
     }
     pub(crate) fn query(mut self, q: &'static [QueryParam]) -> Self {
@@ -204,8 +197,11 @@ impl Table {
             .split('/')
             .map(decode)
             .collect();
+        // Like Werkzeug, a rule with more literal segments wins over one whose repository
+        // path would swallow them (`ns/r/logs` is the logs of `ns/r`, not repository
+        // `ns/r/logs`).
         let mut path_found = false;
-        let mut best: Option<(&Operation, Params)> = None;
+        let mut best: Option<(usize, &Operation, Params)> = None;
         for (pattern, op) in &self.ops {
             let mut params = Vec::new();
             if !self.matches(pattern, &segs, &mut params) {
@@ -214,11 +210,12 @@ impl Table {
             path_found = true;
             let method_ok =
                 op.method == *method || (*method == Method::HEAD && op.method == Method::GET);
-            if method_ok && best.is_none() {
-                best = Some((op, Params(params)));
+            let literals = pattern.iter().filter(|s| matches!(s, Seg::Lit(_))).count();
+            if method_ok && best.as_ref().is_none_or(|(l, _, _)| literals > *l) {
+                best = Some((literals, op, Params(params)));
             }
         }
-        if let Some((op, params)) = best {
+        if let Some((_, op, params)) = best {
             return Match::Found(op, params);
         }
         if path_found {
@@ -348,6 +345,10 @@ mod tests {
         assert_eq!(n, "getRepo");
         assert_eq!(p, vec![("repository".into(), "ns/a/b".into())]);
         let (n, p) = found(&t, Method::GET, "/api/v1/repository/ns/a/b/tag/").expect("match");
+        assert_eq!(
+            n, "listRepoTags",
+            "the literal `tag` wins over a longer repository path"
+        );
         assert_eq!(n, "listRepoTags");
         assert_eq!(p[0].1, "ns/a/b");
         let (n, p) = found(&t, Method::PUT, "/api/v1/repository/ns/r/tag/v%2B1").expect("match");

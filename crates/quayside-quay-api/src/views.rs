@@ -35,11 +35,6 @@ pub fn account_avatar(a: &quayside_meta::identity::AccountRow) -> Value {
     avatar(&a.username, Some(a.email.as_str()), kind)
 }
 
-/// Avatar of an organization (`get_data_for_org`).
-pub fn org_avatar(a: &quayside_meta::identity::AccountRow) -> Value {
-    avatar(&a.username, Some(a.email.as_str()), "org")
-}
-
 /// Avatar of a team (`get_data_for_team`: the name stands for the e-mail).
 pub fn team_avatar(name: &str) -> Value {
     avatar(name, Some(name), "team")

@@ -52,6 +52,28 @@ enum Command {
         /// (Quay's registry-nomigrate).
         #[arg(long)]
         no_migrate: bool,
+        /// Do not run the background workers (GC, repository/namespace purges, upload
+        /// cleanup) in this process; run them elsewhere with `quayside worker <name>`.
+        #[arg(long, env = "QUAYSIDE_NO_WORKERS")]
+        no_workers: bool,
+    },
+    /// Run one background worker in the foreground: gc, repositorygc, namespacegc,
+    /// blobuploadcleanup.
+    Worker {
+        /// The worker (Quay's program name, e.g. gcworker, works too).
+        name: String,
+        /// Run once now and exit, instead of at the worker's period forever.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Garbage-collect now: one pass of the gc worker over every repository.
+    Gc {
+        /// Only report what would be deleted (tags, manifests, blobs, bytes).
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Bring the database schema to Quay's pinned Alembic revision.
     Migrate,
@@ -163,7 +185,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Serve { no_migrate } => serve(&cli, *no_migrate).await,
+        Command::Serve {
+            no_migrate,
+            no_workers,
+        } => serve(&cli, *no_migrate, *no_workers).await,
+        Command::Worker { name, once } => worker(&cli, name, *once).await,
+        Command::Gc { dry_run, json } => gc(&cli, *dry_run, *json).await,
         Command::Keys {
             command: KeysCommand::Generate { name, dir, force },
         } => {
@@ -211,7 +238,93 @@ fn report(failures: &[ValidationFailure]) {
     );
 }
 
-async fn serve(cli: &Cli, no_migrate: bool) -> anyhow::Result<ExitCode> {
+/// Connects for a standalone worker: the schema must be current (no migration here).
+async fn worker_context(cli: &Cli) -> anyhow::Result<quayside_workers::WorkerContext> {
+    let (resolved, _) = resolve(cli)?;
+    let db = connect(&resolved).await?;
+    match db.schema_state().await? {
+        // At Quay's revision `migrate` only ensures quayside's own tables (the worker lease).
+        SchemaState::AtHead => {
+            db.migrate().await?;
+        }
+        other => anyhow::bail!(
+            "the database schema is not at Quay revision {ALEMBIC_REVISION} ({other:?}); run `quayside migrate` first"
+        ),
+    }
+    Ok(quayside_app::workers::standalone_context(
+        &resolved.config,
+        db,
+    )?)
+}
+
+async fn worker(cli: &Cli, name: &str, once: bool) -> anyhow::Result<ExitCode> {
+    let Some(worker) = quayside_workers::Worker::parse(name) else {
+        let names: Vec<&str> = quayside_workers::Worker::ALL
+            .iter()
+            .map(|w| w.name())
+            .collect();
+        anyhow::bail!("unknown worker {name:?}; workers: {}", names.join(", "));
+    };
+    let ctx = worker_context(cli).await?;
+    if once {
+        let outcome = quayside_workers::run_once(&ctx, worker).await?;
+        println!("{}: {outcome:?}", worker.name());
+        return Ok(ExitCode::SUCCESS);
+    }
+    tokio::select! {
+        _ = quayside_workers::run_forever(ctx, worker) => {}
+        _ = server::shutdown_signal() => {}
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn gc(cli: &Cli, dry_run: bool, json: bool) -> anyhow::Result<ExitCode> {
+    use quayside_workers::gc;
+    let ctx = worker_context(cli).await?;
+    let clock = gc::GcClock::now(ctx.settings.immutable_can_expire);
+    if dry_run {
+        let plan = gc::plan(&ctx.db, &clock).await?;
+        let report = plan.report(&ctx.storage);
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({"dry_run": true, "report": report, "plan": plan})
+            );
+        } else {
+            print!("{}", plan.render(&ctx.storage));
+            println!("dry run: nothing was deleted");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let lease = quayside_workers::LeaseLock::new(
+        ctx.db.clone(),
+        quayside_workers::Worker::Gc.quay_name(),
+        &ctx.instance,
+        ctx.settings.lease,
+    );
+    if !lease.acquire().await? {
+        anyhow::bail!("another instance is collecting garbage right now; try again later");
+    }
+    let result = gc::run_pass(&ctx.db, &ctx.storage, &clock).await;
+    lease.release().await?;
+    let (plan, outcome) = result?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"dry_run": false, "report": outcome.report, "rows": outcome.rows, "plan": plan})
+        );
+    } else {
+        print!("{}", plan.render(&ctx.storage));
+        let r = outcome.report;
+        println!(
+            "deleted: {} repositories, {} tags, {} manifests, {} labels, {} uploaded blob links, {} blobs, {} objects, {} bytes",
+            r.repositories, r.tags, r.manifests, r.labels, r.uploaded_blobs, r.blobs, r.objects, r.bytes
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(cli: &Cli, no_migrate: bool, no_workers: bool) -> anyhow::Result<ExitCode> {
     let (resolved, embedded_addr) = resolve(cli)?;
     match &resolved.source {
         Source::Embedded(dir) => {
@@ -312,7 +425,15 @@ async fn serve(cli: &Cli, no_migrate: bool) -> anyhow::Result<ExitCode> {
             state.settings.live.clone(),
         )
     });
+    let workers = if no_workers {
+        Vec::new()
+    } else {
+        quayside_app::workers::spawn(&state, config)
+    };
     let served = server::serve_all(listeners, state, server::shutdown_signal()).await;
+    for task in workers {
+        task.abort();
+    }
     if let Some(task) = refresh {
         task.abort();
     }

@@ -5,12 +5,37 @@
 use crate::routes::Operation;
 use crate::QuayApiSettings;
 
+pub(crate) mod apptoken;
+pub(crate) mod logs;
+pub(crate) mod manifest;
 pub(crate) mod misc;
+pub(crate) mod organization;
+pub(crate) mod permission;
+pub(crate) mod prototype;
+pub(crate) mod repository;
+pub(crate) mod robot;
+pub(crate) mod superuser;
+pub(crate) mod tag;
+pub(crate) mod tag_expiration;
+pub(crate) mod team;
+pub(crate) mod user;
 pub(crate) mod user_initialize;
 
 pub(crate) fn operations(settings: &QuayApiSettings) -> Vec<Operation> {
     let mut ops = Vec::new();
     ops.extend(misc::operations(settings));
+    ops.extend(organization::operations(settings));
+    ops.extend(team::operations(settings));
+    ops.extend(prototype::operations(settings));
+    ops.extend(robot::operations(settings));
+    ops.extend(repository::operations(settings));
+    ops.extend(permission::operations(settings));
+    ops.extend(logs::operations(settings));
     ops.extend(user_initialize::operations(settings));
+    ops.extend(user::operations(settings));
+    ops.extend(superuser::operations(settings));
+    ops.extend(apptoken::operations(settings));
+    ops.extend(tag::operations(settings));
+    ops.extend(manifest::operations(settings));
     ops
 }

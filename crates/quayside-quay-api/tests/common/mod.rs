@@ -22,6 +22,7 @@ pub const ALL_SCOPES: &str =
 pub struct Env {
     pub tdb: TestDb,
     pub auth: Auth,
+    pub state: QuayApiState,
     pub router: axum::Router,
     pub live: Arc<LiveSettings>,
     _keys: tempfile::TempDir,
@@ -87,10 +88,12 @@ pub async fn env_with(backend: Backend, yaml: &str) -> Env {
         config: Arc::new(config),
         live: live.clone(),
     };
-    let router = quayside_quay_api::router(QuayApiState::new(auth.clone(), settings));
+    let state = QuayApiState::new(auth.clone(), settings);
+    let router = quayside_quay_api::router(state.clone());
     Env {
         tdb,
         auth,
+        state,
         router,
         live,
         _keys: keys,

@@ -7,7 +7,9 @@ mod fixtures;
 mod harness;
 
 mod config_check;
+mod credentials;
 mod embedded;
+mod gc;
 mod logs;
 mod metrics;
 mod quay_config_dir;

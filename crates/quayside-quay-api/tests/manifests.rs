@@ -1,0 +1,551 @@
+//! Manifests and labels on /api/v1 (Quay `endpoints/api/manifest.py`): the manifest view,
+//! label add/list/get/delete with Quay's validation, `quay.expires-after`, permissions,
+//! repository states and audit rows — on SQLite and PostgreSQL.
+
+mod common;
+
+use common::*;
+use quayside_auth::Role;
+use quayside_meta::registry::{NewManifest, TagTarget};
+use quayside_meta::tags::NewLabel;
+use quayside_meta::{with_pool, Db};
+use serde_json::{json, Value};
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn image_bytes(marker: &str) -> String {
+    json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {
+            "mediaType": "application/vnd.oci.image.config.v1+json",
+            "digest": format!("sha256:{}", "c".repeat(64)),
+            "size": 7
+        },
+        "layers": [
+            {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+             "digest": format!("sha256:{}", "a".repeat(64)), "size": 100},
+            {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+             "digest": format!("sha256:{}", "b".repeat(64)), "size": 23,
+             "urls": ["https://example.com/b"]}
+        ],
+        "annotations": {"marker": marker}
+    })
+    .to_string()
+}
+
+async fn push(
+    db: &Db,
+    repo_id: i64,
+    tag: &str,
+    bytes: &str,
+    media_type: &str,
+    child_ids: &[i32],
+) -> (i64, String) {
+    let digest = quayside_oci::Digest::sha256_of(bytes.as_bytes()).to_string();
+    let list = !child_ids.is_empty();
+    let id = db
+        .put_manifest(
+            &NewManifest {
+                repository_id: i32::try_from(repo_id).expect("id"),
+                digest: &digest,
+                media_type,
+                bytes,
+                config_media_type: (!list).then_some("application/vnd.oci.image.config.v1+json"),
+                layers_compressed_size: (!list).then_some(123),
+                subject: None,
+                artifact_type: None,
+                blob_ids: &[],
+                child_ids,
+            },
+            &TagTarget::Tag(tag),
+            now_ms(),
+        )
+        .await
+        .expect("put manifest");
+    (i64::from(id), digest)
+}
+
+async fn exec(db: &Db, sql: &str, a: i64, b: i64) {
+    with_pool!(db, pool => {
+        sqlx::query(sql).bind(a).bind(b).execute(pool).await.map(|r| r.rows_affected())
+    })
+    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+async fn exec1(db: &Db, sql: &str, a: i64) {
+    with_pool!(db, pool => {
+        sqlx::query(sql).bind(a).execute(pool).await.map(|r| r.rows_affected())
+    })
+    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+async fn last_log(env: &Env, kind: &str) -> Value {
+    let rows = env
+        .tdb
+        .db()
+        .log_entries(&quayside_meta::logs::LogFilter::default(), 10_000)
+        .await
+        .expect("logs");
+    let row = rows
+        .into_iter()
+        .find(|r| r.kind == kind)
+        .unwrap_or_else(|| panic!("no {kind} log"));
+    serde_json::from_str(&row.metadata_json).expect("metadata json")
+}
+
+const REPO: &str = "/api/v1/repository/alice/app";
+
+#[tokio::test]
+async fn manifest_view_and_permissions() {
+    for backend in backends() {
+        let env = env(backend).await;
+        let (alice, token) = env.user_with_token("alice").await;
+        let repo_id = env.repo("alice", "app", false, Some(alice)).await;
+        let db = env.tdb.db().clone();
+        let bytes = image_bytes("1");
+        let (child_id, digest) = push(
+            &db,
+            repo_id,
+            "latest",
+            &bytes,
+            "application/vnd.oci.image.manifest.v1+json",
+            &[],
+        )
+        .await;
+
+        let r = env
+            .get(&format!("{REPO}/manifest/{digest}"), Some(&token))
+            .await;
+        assert_eq!(r.status, 200, "{r:?}");
+        assert_eq!(
+            keys(&r.json),
+            [
+                "config_media_type",
+                "digest",
+                "is_manifest_list",
+                "layers",
+                "layers_compressed_size",
+                "manifest_data"
+            ]
+        );
+        assert_eq!(r.json["digest"], digest.as_str());
+        assert_eq!(r.json["is_manifest_list"], false);
+        assert_eq!(r.json["manifest_data"], bytes.as_str());
+        assert_eq!(
+            r.json["config_media_type"],
+            "application/vnd.oci.image.config.v1+json"
+        );
+        assert_eq!(r.json["layers_compressed_size"], 123);
+        let layers = r.json["layers"].as_array().expect("layers");
+        assert_eq!(layers.len(), 2);
+        assert_eq!(
+            keys(&layers[0]),
+            [
+                "author",
+                "blob_digest",
+                "command",
+                "comment",
+                "compressed_size",
+                "created_datetime",
+                "index",
+                "is_remote",
+                "urls"
+            ]
+        );
+        assert_eq!(layers[0]["index"], 0);
+        assert_eq!(layers[0]["compressed_size"], 100);
+        assert_eq!(layers[0]["is_remote"], false);
+        assert_eq!(layers[0]["urls"], Value::Null);
+        assert_eq!(
+            layers[0]["blob_digest"],
+            format!("sha256:{}", "a".repeat(64))
+        );
+        assert_eq!(layers[1]["index"], 1);
+        assert_eq!(layers[1]["is_remote"], true);
+        assert_eq!(layers[1]["urls"], json!(["https://example.com/b"]));
+
+        // A manifest list has no layers.
+        let index = json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                           "digest": digest, "size": bytes.len(),
+                           "platform": {"architecture": "amd64", "os": "linux"}}]
+        })
+        .to_string();
+        let (_, list_digest) = push(
+            &db,
+            repo_id,
+            "multi",
+            &index,
+            "application/vnd.oci.image.index.v1+json",
+            &[i32::try_from(child_id).expect("id")],
+        )
+        .await;
+        let r = env
+            .get(&format!("{REPO}/manifest/{list_digest}"), Some(&token))
+            .await;
+        assert_eq!(r.status, 200, "{r:?}");
+        assert_eq!(r.json["is_manifest_list"], true);
+        assert_eq!(r.json["layers"], Value::Null);
+        assert_eq!(r.json["config_media_type"], Value::Null);
+
+        // Missing and malformed references.
+        let r = env
+            .get(
+                &format!("{REPO}/manifest/sha256:{}", "0".repeat(64)),
+                Some(&token),
+            )
+            .await;
+        assert_problem(&r, 404, "not_found", "Not Found");
+        let r = env
+            .get(&format!("{REPO}/manifest/latest"), Some(&token))
+            .await;
+        assert_problem(&r, 404, "not_found", "Not Found");
+        // A manifest only some hidden (temporary) tag keeps is not visible to the API.
+        exec1(
+            &db,
+            "UPDATE tag SET hidden = TRUE WHERE repository_id = $1 AND name = 'multi'",
+            repo_id,
+        )
+        .await;
+        let r = env
+            .get(&format!("{REPO}/manifest/{list_digest}"), Some(&token))
+            .await;
+        assert_problem(&r, 404, "not_found", "Not Found");
+
+        // Permission cells.
+        let nobody = env.user("nobody").await;
+        let nobody_t = env.token(nobody, ALL_SCOPES).await;
+        let url = format!("{REPO}/manifest/{digest}");
+        let r = env.get(&url, Some(&nobody_t)).await;
+        assert_problem(&r, 403, "insufficient_scope", "Unauthorized");
+        let r = env.get(&url, None).await;
+        assert_problem(&r, 401, "invalid_token", "Requires authentication");
+        let reader = env.user("reader").await;
+        env.grant(repo_id, reader, Role::Read).await;
+        let reader_t = env.token(reader, "repo:read").await;
+        let r = env.get(&url, Some(&reader_t)).await;
+        assert_eq!(r.status, 200, "{r:?}");
+        exec1(
+            &db,
+            "UPDATE repository SET visibility_id = (SELECT id FROM visibility WHERE name = 'public') \
+             WHERE id = $1",
+            repo_id,
+        )
+        .await;
+        let r = env.get(&url, None).await;
+        assert_eq!(r.status, 200, "{r:?}");
+        env.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn labels_add_list_get_delete() {
+    for backend in backends() {
+        let env = env(backend).await;
+        let (alice, token) = env.user_with_token("alice").await;
+        let repo_id = env.repo("alice", "app", false, Some(alice)).await;
+        let db = env.tdb.db().clone();
+        let (manifest_id, digest) = push(
+            &db,
+            repo_id,
+            "latest",
+            &image_bytes("1"),
+            "application/vnd.oci.image.manifest.v1+json",
+            &[],
+        )
+        .await;
+        let labels = format!("{REPO}/manifest/{digest}/labels");
+
+        let r = env.get(&labels, Some(&token)).await;
+        assert_eq!(r.status, 200, "{r:?}");
+        assert_eq!(r.json, json!({"labels": []}));
+
+        let r = env
+            .call(
+                "POST",
+                &labels,
+                Some(&token),
+                Some(json!({"key": "com.example.team", "value": "infra", "media_type": "text/plain"})),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{r:?}");
+        assert_eq!(keys(&r.json), ["label"]);
+        let label = &r.json["label"];
+        assert_eq!(
+            keys(label),
+            ["id", "key", "media_type", "source_type", "value"]
+        );
+        assert_eq!(label["key"], "com.example.team");
+        assert_eq!(label["value"], "infra");
+        assert_eq!(label["source_type"], "api");
+        assert_eq!(label["media_type"], "text/plain");
+        let id = label["id"].as_str().expect("id").to_owned();
+        assert_eq!(
+            r.headers
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .expect("location"),
+            format!("/api/v1/repository/alice/app/manifest/{digest}/labels/{id}")
+        );
+        let meta = last_log(&env, "manifest_label_add").await;
+        assert_eq!(meta["id"], id.as_str());
+        assert_eq!(meta["key"], "com.example.team");
+        assert_eq!(meta["value"], "infra");
+        assert_eq!(meta["manifest_digest"], digest.as_str());
+        assert_eq!(meta["media_type"], "text/plain");
+        assert_eq!(meta["namespace"], "alice");
+        assert_eq!(meta["repo"], "app");
+
+        // The media type is inferred when null.
+        let r = env
+            .call(
+                "POST",
+                &labels,
+                Some(&token),
+                Some(json!({"key": "config", "value": "{\"a\": 1}", "media_type": null})),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{r:?}");
+        assert_eq!(r.json["label"]["media_type"], "application/json");
+
+        // A label from the manifest itself (immutable source).
+        db.create_manifest_label(&NewLabel {
+            repository_id: repo_id,
+            manifest_id,
+            uuid: "11111111-2222-3333-4444-555555555555",
+            key: "org.opencontainers.image.title",
+            value: "app",
+            media_type: "text/plain",
+            source_type: "manifest",
+        })
+        .await
+        .expect("manifest label");
+
+        let r = env.get(&labels, Some(&token)).await;
+        assert_eq!(r.json["labels"].as_array().map(Vec::len), Some(3));
+        let r = env
+            .get(&format!("{labels}?filter=COM."), Some(&token))
+            .await;
+        let found = r.json["labels"].as_array().expect("labels");
+        assert_eq!(found.len(), 1, "{r:?}");
+        assert_eq!(found[0]["id"], id.as_str());
+
+        let r = env.get(&format!("{labels}/{id}"), Some(&token)).await;
+        assert_eq!(r.status, 200, "{r:?}");
+        assert_eq!(r.json["key"], "com.example.team");
+        let r = env.get(&format!("{labels}/nope"), Some(&token)).await;
+        assert_problem(&r, 404, "not_found", "Not Found");
+
+        // Validation, in Quay's order and words.
+        for (body, detail) in [
+            (
+                json!({"value": "v", "media_type": null}),
+                "'key' is a required property",
+            ),
+            (
+                json!({"key": "k", "media_type": null}),
+                "'value' is a required property",
+            ),
+            (
+                json!({"key": "k", "value": "v"}),
+                "'media_type' is a required property",
+            ),
+            (
+                json!({"key": 1, "value": "v", "media_type": null}),
+                "1 is not of type 'string'",
+            ),
+            (
+                json!({"key": "k", "value": "v", "media_type": "text/html"}),
+                "'text/html' is not one of ['text/plain', 'application/json', None]",
+            ),
+        ] {
+            let r = env.call("POST", &labels, Some(&token), Some(body)).await;
+            assert_problem(&r, 400, "invalid_request", detail);
+        }
+        for key in [
+            "io.quay.thing",
+            "quay.expires-after",
+            "com.docker.x",
+            "internal.x",
+        ] {
+            let r = env
+                .call(
+                    "POST",
+                    &labels,
+                    Some(&token),
+                    Some(json!({"key": key, "value": "v", "media_type": null})),
+                )
+                .await;
+            assert_message(&r, 400, "Label has a reserved prefix");
+        }
+        for key in ["", "Upper", "bad..key", "bad_key"] {
+            let r = env
+                .call(
+                    "POST",
+                    &labels,
+                    Some(&token),
+                    Some(json!({"key": key, "value": "v", "media_type": null})),
+                )
+                .await;
+            assert_message(
+                &r,
+                400,
+                r"Label is of an invalid format or missing please use ^[a-z0-9](([a-z0-9]|[-.](?![.-]))*[a-z0-9])?$ format for labels",
+            );
+        }
+        let r = env
+            .call(
+                "POST",
+                &format!("{REPO}/manifest/sha256:{}/labels", "0".repeat(64)),
+                Some(&token),
+                Some(json!({"key": "k", "value": "v", "media_type": null})),
+            )
+            .await;
+        assert_problem(&r, 404, "not_found", "Not Found");
+
+        // Permissions and repository state.
+        let reader = env.user("reader").await;
+        env.grant(repo_id, reader, Role::Read).await;
+        let reader_t = env.token(reader, ALL_SCOPES).await;
+        let r = env.get(&labels, Some(&reader_t)).await;
+        assert_eq!(r.status, 200);
+        let r = env
+            .call(
+                "POST",
+                &labels,
+                Some(&reader_t),
+                Some(json!({"key": "k", "value": "v", "media_type": null})),
+            )
+            .await;
+        assert_problem(&r, 403, "insufficient_scope", "Unauthorized");
+        let r = env
+            .call("DELETE", &format!("{labels}/{id}"), Some(&reader_t), None)
+            .await;
+        assert_problem(&r, 403, "insufficient_scope", "Unauthorized");
+        let r = env.get(&labels, None).await;
+        assert_problem(&r, 401, "invalid_token", "Requires authentication");
+        exec(
+            &db,
+            "UPDATE repository SET state = $1 WHERE id = $2",
+            1,
+            repo_id,
+        )
+        .await;
+        let r = env
+            .call(
+                "POST",
+                &labels,
+                Some(&token),
+                Some(json!({"key": "k", "value": "v", "media_type": null})),
+            )
+            .await;
+        assert_message(&r, 503, "Repository is in read only or mirror mode: 1");
+        let r = env
+            .call("DELETE", &format!("{labels}/{id}"), Some(&token), None)
+            .await;
+        assert_message(&r, 503, "Repository is in read only or mirror mode: 1");
+        exec(
+            &db,
+            "UPDATE repository SET state = $1 WHERE id = $2",
+            0,
+            repo_id,
+        )
+        .await;
+
+        // Delete: API labels only.
+        let r = env
+            .call(
+                "DELETE",
+                &format!("{labels}/11111111-2222-3333-4444-555555555555"),
+                Some(&token),
+                None,
+            )
+            .await;
+        assert_message(&r, 400, "Cannot delete immutable label");
+        let r = env
+            .call("DELETE", &format!("{labels}/{id}"), Some(&token), None)
+            .await;
+        assert_eq!(r.status, 204, "{r:?}");
+        let meta = last_log(&env, "manifest_label_delete").await;
+        assert_eq!(meta["id"], id.as_str());
+        assert_eq!(meta["key"], "com.example.team");
+        assert_eq!(meta["value"], "infra");
+        assert_eq!(meta["manifest_digest"], digest.as_str());
+        let r = env
+            .call("DELETE", &format!("{labels}/{id}"), Some(&token), None)
+            .await;
+        assert_problem(&r, 404, "not_found", "Not Found");
+        let r = env.get(&labels, Some(&token)).await;
+        assert_eq!(r.json["labels"].as_array().map(Vec::len), Some(2));
+        assert_eq!(
+            env.log_kinds().await,
+            [
+                "manifest_label_add",
+                "manifest_label_add",
+                "manifest_label_delete"
+            ]
+        );
+        env.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn expires_after_label_sets_tag_expiration() {
+    for backend in backends() {
+        // Quay reserves `quay` by default; an operator may lift that.
+        let env = env_with(backend, "DEFAULT_LABEL_KEY_RESERVED_PREFIXES: []").await;
+        let (alice, token) = env.user_with_token("alice").await;
+        let repo_id = env.repo("alice", "app", false, Some(alice)).await;
+        let db = env.tdb.db().clone();
+        let (_, digest) = push(
+            &db,
+            repo_id,
+            "latest",
+            &image_bytes("1"),
+            "application/vnd.oci.image.manifest.v1+json",
+            &[],
+        )
+        .await;
+        let r = env
+            .call(
+                "POST",
+                &format!("{REPO}/manifest/{digest}/labels"),
+                Some(&token),
+                Some(json!({"key": "quay.expires-after", "value": "2h", "media_type": null})),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{r:?}");
+        let r = env
+            .get(&format!("{REPO}/tag/?specificTag=latest"), Some(&token))
+            .await;
+        let t = &r.json["tags"][0];
+        let start = t["start_ts"].as_i64().expect("start");
+        assert_eq!(t["end_ts"], start + 7200, "{r:?}");
+
+        // A tag moved onto the labelled manifest expires that long after the move.
+        let before = now_ms() / 1000;
+        let r = env
+            .call(
+                "PUT",
+                &format!("{REPO}/tag/moved"),
+                Some(&token),
+                Some(json!({"manifest_digest": digest})),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{r:?}");
+        let r = env
+            .get(&format!("{REPO}/tag/?specificTag=moved"), Some(&token))
+            .await;
+        let end = r.json["tags"][0]["end_ts"].as_i64().expect("end_ts");
+        assert!(
+            end >= before + 7200 && end <= now_ms() / 1000 + 7200,
+            "{r:?}"
+        );
+        env.cleanup().await;
+    }
+}
