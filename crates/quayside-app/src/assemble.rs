@@ -198,6 +198,7 @@ pub async fn assemble_with(
         registry,
         auth,
         metrics,
+        audit: quayside_registry_api::AuditLog::start(db.clone()),
     };
     let settings = Settings {
         server_hostname: config.server_hostname.clone(),

@@ -585,3 +585,76 @@ async fn authorization_matrix_superusers_full_access_sqlite() {
 async fn authorization_matrix_superusers_full_access_postgres() {
     run_matrix(backends()[1], true).await;
 }
+
+/// `pull_repo`, `push_repo` and `delete_tag` rows in `logentry3`, as Quay's
+/// `track_and_log` writes them (written in the background, so polled).
+async fn registry_actions_are_audited(backend: Backend) {
+    let app = app(backend, false).await;
+    let roles = setup(&app).await;
+    let creds = &roles[0].1;
+    let (robot, robot_token) = creds.robot.clone().expect("owner robot");
+    let token = registry_token(
+        &app,
+        Some((&robot, &robot_token)),
+        "repository:acme/private:pull",
+    )
+    .await
+    .expect("robot token");
+    let r = send(
+        &app,
+        Request::get("/v2/acme/private/manifests/latest")
+            .header("Authorization", format!("Bearer {token}"))
+            .header("User-Agent", "matrix-test/1.0")
+            .header("Accept", "application/vnd.oci.image.manifest.v1+json")
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let db = app.tdb.db();
+    let filter = quayside_meta::logs::LogFilter::default();
+    let mut rows = Vec::new();
+    for _ in 0..50 {
+        rows = db.log_entries(&filter, 100).await.expect("logs");
+        if rows.iter().any(|r| r.kind == "pull_repo") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let push = rows
+        .iter()
+        .find(|r| r.kind == "push_repo")
+        .expect("push_repo row from setup");
+    let meta: Value = serde_json::from_str(&push.metadata_json).expect("json");
+    assert_eq!(meta["tag"], "latest");
+    assert_eq!(meta["username"], "owner");
+    let pull = rows
+        .iter()
+        .find(|r| r.kind == "pull_repo")
+        .expect("pull_repo row");
+    let meta: Value = serde_json::from_str(&pull.metadata_json).expect("json");
+    assert_eq!(meta["repo"], "private");
+    assert_eq!(meta["namespace"], "acme");
+    assert_eq!(meta["tag"], "latest");
+    assert_eq!(meta["user-agent"], "matrix-test/1.0");
+    assert_eq!(meta["username"], robot.as_str());
+    assert_eq!(meta["is_robot"], true);
+    let robot_row = db
+        .account_by_username(&robot)
+        .await
+        .expect("db")
+        .expect("robot");
+    assert_eq!(pull.performer_id, Some(robot_row.id));
+    assert!(pull.repository_id.is_some());
+    app.tdb.cleanup().await;
+}
+
+#[tokio::test]
+async fn registry_actions_are_audited_sqlite() {
+    registry_actions_are_audited(backends()[0]).await;
+}
+
+#[tokio::test]
+async fn registry_actions_are_audited_postgres() {
+    registry_actions_are_audited(backends()[1]).await;
+}

@@ -283,10 +283,13 @@ impl Target {
         Ok(count)
     }
 
-    /// Status of a plain `GET` (with the token, if any).
-    pub async fn get_status(&self, path: &str) -> Result<u16> {
+    /// Status of a `GET` with `Authorization: Bearer <token>` (an `/api/v1`
+    /// OAuth token rather than the registry token); the body is read.
+    pub async fn get_status_with(&self, path: &str, token: &str) -> Result<u16> {
         let resp = self
-            .req(Method::GET, path)?
+            .http
+            .get(self.absolute(path)?)
+            .bearer_auth(token)
             .send()
             .await
             .context(path.to_string())?;

@@ -180,6 +180,9 @@ struct Inner {
     settings: RegistrySettings,
     /// Per-upload lock (one chunk at a time per upload in this process) and hash shortcut.
     uploads: Mutex<HashMap<String, UploadSlot>>,
+    /// `imagestoragelocation` ids by name: rows are created at boot and never removed or
+    /// renumbered, so each name is looked up once.
+    location_ids: Mutex<HashMap<String, i32>>,
 }
 
 /// Quay's registry model over one database and one set of storage locations.
@@ -230,10 +233,10 @@ fn repo_ref(r: RegistryRepo) -> RepoRef {
     }
 }
 
-/// Copies `body` into `w` and `hasher`, refusing to grow the upload past `limit`.
+/// Copies `body` into `w` (which hashes as it writes), refusing to grow the upload past
+/// `limit`.
 async fn pump<S, E>(
     w: &mut HashingWriter,
-    hasher: &mut Sha256,
     mut body: S,
     base: u64,
     limit: Option<u64>,
@@ -251,10 +254,35 @@ where
                 return Err(DomainError::SizeTooLarge { limit });
             }
         }
-        hasher.update(&chunk);
         w.write(chunk).await?;
     }
     Ok(n)
+}
+
+/// Pumps `body` into `w`, then closes it: the running hash and the bytes added. A failed
+/// write is aborted (its object removed).
+async fn pump_and_finish<S, E>(
+    mut w: HashingWriter,
+    body: S,
+    base: u64,
+    limit: Option<u64>,
+) -> Result<(Sha256, u64), DomainError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    match pump(&mut w, body, base, limit).await {
+        Ok(n) => {
+            let (_, hasher) = w.finish_with_state().await?;
+            Ok((hasher, n))
+        }
+        Err(e) => {
+            // Closing what was written keeps the object's bytes (the row's byte_count stays
+            // authoritative; stray bytes after it are dropped by the next write).
+            let _ = w.finish().await;
+            Err(e)
+        }
+    }
 }
 
 /// Streams the first `len` bytes of `path` into a fresh hasher.
@@ -286,6 +314,7 @@ impl Registry {
                 storage,
                 settings,
                 uploads: Mutex::new(HashMap::new()),
+                location_ids: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -316,6 +345,27 @@ impl Registry {
         self.inner.storage.engine(location).cloned().ok_or_else(|| {
             DomainError::Inconsistent(format!("storage location {location} is not configured"))
         })
+    }
+
+    /// The `imagestoragelocation` id of `engine`'s location (created if missing).
+    async fn location_id(&self, engine: &Engine) -> Result<i32, DomainError> {
+        let cached = self
+            .inner
+            .location_ids
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(engine.id())
+            .copied();
+        if let Some(id) = cached {
+            return Ok(id);
+        }
+        let id = self.inner.db.storage_location_id(engine.id()).await?;
+        self.inner
+            .location_ids
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(engine.id().to_string(), id);
+        Ok(id)
     }
 
     fn upload_slot(&self, uuid: &str) -> UploadSlot {
@@ -419,7 +469,7 @@ impl Registry {
     /// `blobupload` row.
     pub async fn start_upload(&self, repo: &RepoRef) -> Result<UploadSession, DomainError> {
         let engine = self.inner.storage.preferred().clone();
-        let location_id = self.inner.db.storage_location_id(engine.id()).await?;
+        let location_id = self.location_id(&engine).await?;
         let id = Uuid::new_v4();
         let path = layout::upload_path(&id);
         let w = engine.writer(&path, false).await?;
@@ -535,21 +585,17 @@ impl Registry {
     {
         let limit = self.inner.settings.max_layer_size;
         if offset == 0 {
-            let mut hasher = Sha256::new();
-            let mut w = engine.writer(path, false).await?;
-            let n = pump(&mut w, &mut hasher, body, 0, limit).await?;
-            w.finish().await?;
-            return Ok((hasher, n));
+            let w = engine.writer(path, false).await?;
+            return pump_and_finish(w, body, 0, limit).await;
         }
         let size = engine.size(path).await?;
         if engine.can_append() && size == Some(offset) {
-            let mut hasher = match prior {
+            let prior = match prior {
                 Some(p) => p.hasher,
                 None => rehash(engine, path, offset).await?,
             };
-            let mut w = engine.writer(path, true).await?;
-            let n = pump(&mut w, &mut hasher, body, offset, limit).await?;
-            w.finish().await?;
+            let w = engine.writer_resuming(path, true, prior).await?;
+            let (hasher, n) = pump_and_finish(w, body, offset, limit).await?;
             return Ok((hasher, offset + n));
         }
         // The driver cannot append, or a failed chunk left bytes past `offset`: write the
@@ -565,14 +611,12 @@ impl Registry {
         let tmp = format!("{path}.{}", Uuid::new_v4().simple());
         let mut w = engine.writer(&tmp, false).await?;
         let result = async {
-            let mut hasher = Sha256::new();
             let mut prefix = engine.stream(path, Some(0..offset)).await?;
             let mut copied: u64 = 0;
             while let Some(chunk) = prefix.next().await {
                 let chunk =
                     chunk.map_err(|e| DomainError::Inconsistent(format!("reading {path}: {e}")))?;
                 copied += chunk.len() as u64;
-                hasher.update(&chunk);
                 w.write(chunk).await?;
             }
             if copied != offset {
@@ -580,15 +624,14 @@ impl Registry {
                     "upload object {path} yielded {copied} of {offset} bytes"
                 )));
             }
-            let n = pump(&mut w, &mut hasher, body, offset, limit).await?;
-            Ok((hasher, offset + n))
+            pump(&mut w, body, offset, limit).await
         }
         .await;
         match result {
-            Ok(done) => {
-                w.finish().await?;
+            Ok(n) => {
+                let (_, hasher) = w.finish_with_state().await?;
                 engine.rename(&tmp, path).await?;
-                Ok(done)
+                Ok((hasher, offset + n))
             }
             Err(e) => {
                 let _ = w.abort().await;
@@ -777,6 +820,60 @@ impl Registry {
         }
     }
 
+    /// [`Registry::lookup_repo`] and, in the same database round trip, the manifest the
+    /// alive tag `tag` points at there (`None`: no alive tag; [`Registry::tag_miss`] tells
+    /// expired from missing). For pulls by tag, which need both.
+    pub async fn lookup_repo_with_tag(
+        &self,
+        namespace: &str,
+        name: &str,
+        tag: &str,
+    ) -> Result<Option<(RepoRef, Option<StoredManifest>)>, DomainError> {
+        let (_, now_ms) = now();
+        let found = self
+            .inner
+            .db
+            .registry_repository_and_tag(namespace, name, tag, now_ms)
+            .await?;
+        found
+            .map(|(repo, m)| Ok((repo_ref(repo), m.map(stored_manifest).transpose()?)))
+            .transpose()
+    }
+
+    /// Why `tag` has no alive manifest in `repo`: [`TagLookup::Expired`] when the name has
+    /// history, else [`TagLookup::Missing`] (never `Found`).
+    pub async fn tag_miss(&self, repo: &RepoRef, tag: &str) -> Result<TagLookup, DomainError> {
+        let (_, now_ms) = now();
+        match self
+            .inner
+            .db
+            .tag_without_alive_row(id32(repo.id)?, tag, now_ms)
+            .await?
+        {
+            TagManifest::Expired => Ok(TagLookup::Expired),
+            TagManifest::Alive(_) | TagManifest::Missing => Ok(TagLookup::Missing),
+        }
+    }
+
+    /// [`Registry::lookup_repo`] and, in the same database round trip, the manifest
+    /// `digest` there if it is reachable (as [`Registry::manifest_by_digest`] finds it).
+    pub async fn lookup_repo_with_manifest(
+        &self,
+        namespace: &str,
+        name: &str,
+        digest: &Digest,
+    ) -> Result<Option<(RepoRef, Option<StoredManifest>)>, DomainError> {
+        let (_, now_ms) = now();
+        let found = self
+            .inner
+            .db
+            .registry_repository_and_manifest(namespace, name, &digest.to_string(), now_ms)
+            .await?;
+        found
+            .map(|(repo, m)| Ok((repo_ref(repo), m.map(stored_manifest).transpose()?)))
+            .transpose()
+    }
+
     /// The manifest `digest` if an alive tag (hidden ones included) keeps it, or keeps a
     /// manifest list naming it.
     pub async fn manifest_by_digest(
@@ -891,7 +988,7 @@ impl Registry {
             w.write(Bytes::from_static(&EMPTY_LAYER_BYTES)).await?;
             w.finish().await?;
         }
-        let location_id = self.inner.db.storage_location_id(engine.id()).await?;
+        let location_id = self.location_id(&engine).await?;
         let uuid = Uuid::new_v4().hyphenated().to_string();
         let id = self
             .inner

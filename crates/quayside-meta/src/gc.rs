@@ -16,35 +16,10 @@ use chrono::NaiveDateTime;
 
 use crate::deletion::{canonical_queue_name, like_escape, NAMESPACED_QUEUES};
 use crate::identity::id32;
-use crate::{with_pool, Backend, Db, MetaError};
+use crate::{with_pool, Db, MetaError};
 
-/// Must equal `registry::REPO_LOCK_BASE` (the per-repository push lock).
-const REPO_LOCK_BASE: i64 = 0x5155_4159_0000_0000;
-/// Must equal `registry::BLOB_LOCK_BASE` (the per-digest blob lock).
-const BLOB_LOCK_BASE: i64 = 0x5155_4142_0000_0000;
-
-fn begin_sql(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Sqlite => "BEGIN IMMEDIATE",
-        Backend::Postgres => "BEGIN",
-    }
-}
-
-fn lock_sql(backend: Backend) -> Option<&'static str> {
-    match backend {
-        Backend::Postgres => Some("SELECT pg_advisory_xact_lock($1)"),
-        Backend::Sqlite => None,
-    }
-}
-
-fn digest_lock_key(digest: &str) -> i64 {
-    let hex = digest.rsplit(':').next().unwrap_or_default();
-    let low = hex
-        .get(..8)
-        .and_then(|h| u32::from_str_radix(h, 16).ok())
-        .unwrap_or(0);
-    BLOB_LOCK_BASE | i64::from(low)
-}
+// The push path's locks: GC takes the same keys, so they can never drift apart.
+use crate::registry::{begin_sql, digest_lock_key, lock_sql, REPO_LOCK_BASE};
 
 /// A repository holding garbage: its namespace's time-machine window.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -131,17 +131,19 @@ pub struct CatalogRow {
     pub name: String,
 }
 
-const REPO_LOCK_BASE: i64 = 0x5155_4159_0000_0000; // "QUAY" in the high bytes
-const BLOB_LOCK_BASE: i64 = 0x5155_4142_0000_0000;
+/// Advisory-lock key space of the per-repository push lock (shared with `gc`).
+pub(crate) const REPO_LOCK_BASE: i64 = 0x5155_4159_0000_0000; // "QUAY" in the high bytes
+/// Advisory-lock key space of the per-digest blob lock (shared with `gc`).
+pub(crate) const BLOB_LOCK_BASE: i64 = 0x5155_4142_0000_0000;
 
-fn begin_sql(backend: Backend) -> &'static str {
+pub(crate) fn begin_sql(backend: Backend) -> &'static str {
     match backend {
         Backend::Sqlite => "BEGIN IMMEDIATE",
         Backend::Postgres => "BEGIN",
     }
 }
 
-fn lock_sql(backend: Backend) -> Option<&'static str> {
+pub(crate) fn lock_sql(backend: Backend) -> Option<&'static str> {
     match backend {
         Backend::Postgres => Some("SELECT pg_advisory_xact_lock($1)"),
         Backend::Sqlite => None,
@@ -149,7 +151,7 @@ fn lock_sql(backend: Backend) -> Option<&'static str> {
 }
 
 /// A 32-bit lock key from a digest's hex, offset into the blob lock space.
-fn digest_lock_key(digest: &str) -> i64 {
+pub(crate) fn digest_lock_key(digest: &str) -> i64 {
     let hex = digest.rsplit(':').next().unwrap_or_default();
     let low = hex
         .get(..8)
@@ -215,6 +217,57 @@ macro_rules! end_tag_row {
     }};
 }
 
+/// Columns of [`RegistryRepo`] (`r` = repository) and the joins they need.
+const REPO_COLUMNS: &str = "r.id, r.namespace_user_id, u.username, r.name, v.name, r.state, k.name";
+const REPO_JOINS: &str = r#"JOIN "user" u ON u.id = r.namespace_user_id
+            JOIN visibility v ON v.id = r.visibility_id
+            JOIN repositorykind k ON k.id = r.kind_id"#;
+
+type RepoTuple = (i32, i32, String, String, String, i32, String);
+
+/// A repository row followed by the (optional) columns of a manifest row.
+type RepoManifestTuple = (
+    i32,
+    i32,
+    String,
+    String,
+    String,
+    i32,
+    String,
+    Option<i32>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+fn registry_repo(r: RepoTuple) -> RegistryRepo {
+    RegistryRepo {
+        id: r.0,
+        namespace_id: r.1,
+        namespace: r.2,
+        name: r.3,
+        visibility: r.4,
+        state: r.5,
+        kind: r.6,
+    }
+}
+
+fn repo_and_manifest(t: RepoManifestTuple) -> (RegistryRepo, Option<ManifestRow>) {
+    let repo = registry_repo((t.0, t.1, t.2, t.3, t.4, t.5, t.6));
+    let manifest = match (t.7, t.8, t.9, t.10) {
+        (Some(id), Some(digest), Some(media_type), Some(bytes)) => Some(ManifestRow {
+            id,
+            digest,
+            media_type,
+            bytes,
+            artifact_type: t.11,
+        }),
+        _ => None,
+    };
+    (repo, manifest)
+}
+
 impl Db {
     /// The repository `namespace/name`, unless it is marked for deletion.
     pub async fn registry_repository(
@@ -222,29 +275,87 @@ impl Db {
         namespace: &str,
         name: &str,
     ) -> Result<Option<RegistryRepo>, MetaError> {
-        const SQL: &str = r#"SELECT r.id, r.namespace_user_id, u.username, r.name, v.name, r.state, k.name
-            FROM repository r
-            JOIN "user" u ON u.id = r.namespace_user_id
-            JOIN visibility v ON v.id = r.visibility_id
-            JOIN repositorykind k ON k.id = r.kind_id
-            WHERE u.username = $1 AND r.name = $2 AND r.state <> $3"#;
-        let row: Option<(i32, i32, String, String, String, i32, String)> = with_pool!(self, pool => {
-            sqlx::query_as(SQL)
+        let sql = format!(
+            "SELECT {REPO_COLUMNS} FROM repository r {REPO_JOINS} \
+             WHERE u.username = $1 AND r.name = $2 AND r.state <> $3"
+        );
+        let row: Option<RepoTuple> = with_pool!(self, pool => {
+            sqlx::query_as(&sql)
                 .bind(namespace)
                 .bind(name)
                 .bind(REPO_STATE_MARKED_FOR_DELETION)
                 .fetch_optional(pool)
                 .await
         })?;
-        Ok(row.map(|r| RegistryRepo {
-            id: r.0,
-            namespace_id: r.1,
-            namespace: r.2,
-            name: r.3,
-            visibility: r.4,
-            state: r.5,
-            kind: r.6,
-        }))
+        Ok(row.map(registry_repo))
+    }
+
+    /// [`Db::registry_repository`] and, in the same statement, the manifest the alive,
+    /// visible tag `tag` of that repository points at (as [`Db::manifest_for_tag`] finds
+    /// it; `None` when there is no alive row). One round trip for a pull by tag.
+    pub async fn registry_repository_and_tag(
+        &self,
+        namespace: &str,
+        name: &str,
+        tag: &str,
+        now_ms: i64,
+    ) -> Result<Option<(RegistryRepo, Option<ManifestRow>)>, MetaError> {
+        let sql = format!(
+            "SELECT {REPO_COLUMNS}, m.id, m.digest, mt.name, m.manifest_bytes, m.artifact_type \
+             FROM repository r {REPO_JOINS} \
+             LEFT JOIN manifest m ON m.id = ( \
+               SELECT t.manifest_id FROM tag t WHERE t.repository_id = r.id AND t.name = $4 \
+               AND t.hidden = $6 AND t.manifest_id IS NOT NULL AND {} ORDER BY t.lifetime_start_ms DESC LIMIT 1) \
+             LEFT JOIN mediatype mt ON mt.id = m.media_type_id \
+             WHERE u.username = $1 AND r.name = $2 AND r.state <> $3",
+            alive("$5")
+        );
+        let row: Option<RepoManifestTuple> = with_pool!(self, pool => {
+            sqlx::query_as(&sql)
+                .bind(namespace)
+                .bind(name)
+                .bind(REPO_STATE_MARKED_FOR_DELETION)
+                .bind(tag)
+                .bind(now_ms)
+                .bind(false)
+                .fetch_optional(pool)
+                .await
+        })?;
+        Ok(row.map(repo_and_manifest))
+    }
+
+    /// [`Db::registry_repository`] and, in the same statement, the manifest `digest` of that
+    /// repository if it is reachable (as [`Db::reachable_manifest`] finds it). One round
+    /// trip for a pull by digest.
+    pub async fn registry_repository_and_manifest(
+        &self,
+        namespace: &str,
+        name: &str,
+        digest: &str,
+        now_ms: i64,
+    ) -> Result<Option<(RegistryRepo, Option<ManifestRow>)>, MetaError> {
+        let sql = format!(
+            "SELECT {REPO_COLUMNS}, m.id, m.digest, mt.name, m.manifest_bytes, m.artifact_type \
+             FROM repository r {REPO_JOINS} \
+             LEFT JOIN manifest m ON m.repository_id = r.id AND m.digest = $4 AND ( \
+               EXISTS (SELECT 1 FROM tag t WHERE t.manifest_id = m.id AND {alive}) \
+               OR EXISTS (SELECT 1 FROM manifestchild c JOIN tag t ON t.manifest_id = c.manifest_id \
+                          WHERE c.child_manifest_id = m.id AND {alive})) \
+             LEFT JOIN mediatype mt ON mt.id = m.media_type_id \
+             WHERE u.username = $1 AND r.name = $2 AND r.state <> $3",
+            alive = alive("$5")
+        );
+        let row: Option<RepoManifestTuple> = with_pool!(self, pool => {
+            sqlx::query_as(&sql)
+                .bind(namespace)
+                .bind(name)
+                .bind(REPO_STATE_MARKED_FOR_DELETION)
+                .bind(digest)
+                .bind(now_ms)
+                .fetch_optional(pool)
+                .await
+        })?;
+        Ok(row.map(repo_and_manifest))
     }
 
     /// Id of the `imagestoragelocation` named `name`, creating the row if missing (Quay's
@@ -633,6 +744,17 @@ impl Db {
         if let Some(t) = found {
             return Ok(TagManifest::Alive(manifest_row(t)));
         }
+        self.tag_without_alive_row(repository_id, tag, now_ms).await
+    }
+
+    /// What a tag name with no alive, visible row is: `Expired` when the name has history
+    /// (rows that ended), else `Missing`.
+    pub async fn tag_without_alive_row(
+        &self,
+        repository_id: i32,
+        tag: &str,
+        now_ms: i64,
+    ) -> Result<TagManifest, MetaError> {
         const HISTORY: &str = "SELECT COUNT(*) FROM tag WHERE repository_id = $1 AND name = $2 \
             AND lifetime_end_ms IS NOT NULL AND lifetime_end_ms <= $3";
         let past: i64 = with_pool!(self, pool => {
@@ -930,6 +1052,10 @@ impl Db {
     }
 
     /// Names of alive, visible tags after `last` (exclusive), sorted, at most `limit`.
+    ///
+    /// The page comes back as one row (the names joined with newlines, which tag names
+    /// cannot contain): the SQLite driver hands each result row across threads on its own,
+    /// which made a 100-name page cost a hundred thread hand-offs.
     pub async fn alive_tag_names(
         &self,
         repository_id: i32,
@@ -938,12 +1064,20 @@ impl Db {
         limit: i64,
     ) -> Result<Vec<String>, MetaError> {
         let after = if last.is_some() { "AND name > $5" } else { "" };
+        // SQLite's group_concat has no ORDER BY before 3.44: the names are sorted below,
+        // by bytes, which is SQLite's BINARY collation. PostgreSQL sorts in its collation,
+        // the one `name > $5` pages by.
+        let backend = self.backend();
+        let join = match backend {
+            Backend::Sqlite => "group_concat(name, char(10))",
+            Backend::Postgres => "string_agg(name, chr(10) ORDER BY name)",
+        };
         let sql = format!(
-            "SELECT DISTINCT name FROM tag WHERE repository_id = $1 AND hidden = $2 \
-             AND (lifetime_end_ms IS NULL OR lifetime_end_ms > $3) {after} \
-             ORDER BY name LIMIT $4"
+            "SELECT {join} FROM (SELECT DISTINCT name FROM tag WHERE repository_id = $1 \
+             AND hidden = $2 AND (lifetime_end_ms IS NULL OR lifetime_end_ms > $3) {after} \
+             ORDER BY name LIMIT $4) AS page"
         );
-        let names: Vec<String> = with_pool!(self, pool => {
+        let joined: Option<String> = with_pool!(self, pool => {
             let mut q = sqlx::query_scalar(&sql)
                 .bind(repository_id)
                 .bind(false)
@@ -952,8 +1086,14 @@ impl Db {
             if let Some(last) = last {
                 q = q.bind(last);
             }
-            q.fetch_all(pool).await
+            q.fetch_one(pool).await
         })?;
+        let mut names: Vec<String> = joined
+            .map(|j| j.split('\n').map(str::to_string).collect())
+            .unwrap_or_default();
+        if backend == Backend::Sqlite {
+            names.sort_unstable();
+        }
         Ok(names)
     }
 

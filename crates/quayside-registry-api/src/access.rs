@@ -4,13 +4,17 @@
 //! `/v2/auth`, or nothing (anonymous). Basic credentials are refused here, as
 //! Quay refuses them: clients must fetch a token first.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
+use std::time::{Duration, Instant};
+
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use quayside_auth::{Action, Grant};
 use quayside_domain::RepoRef;
 use quayside_oci::{ErrorCode, RepoName};
 
-use crate::{V2Error, V2State};
+use crate::{V2Error, V2Settings, V2State};
 
 /// The caller of one request.
 #[derive(Debug)]
@@ -22,6 +26,14 @@ pub enum Caller {
 impl Caller {
     pub fn is_authenticated(&self) -> bool {
         matches!(self, Caller::Token(_))
+    }
+
+    /// The verified registry token, if any.
+    pub fn grant(&self) -> Option<&quayside_auth::Grant> {
+        match self {
+            Caller::Token(g) => Some(g),
+            Caller::Anonymous => None,
+        }
     }
 }
 
@@ -62,8 +74,13 @@ pub async fn caller(state: &V2State, req: &Parts) -> Result<Caller, V2Error> {
         .strip_prefix("Bearer ")
         .filter(|t| is_jwt_shaped(t))
         .ok_or_else(invalid)?;
+    if let Some(grant) = VERIFIED.get(state, token) {
+        tracing::Span::current().record("user", grant.subject.as_str());
+        return Ok(Caller::Token(grant));
+    }
     match state.auth.verify_registry_token(token).await {
         Ok(grant) => {
+            VERIFIED.put(state, token, &grant);
             tracing::Span::current().record("user", grant.subject.as_str());
             Ok(Caller::Token(grant))
         }
@@ -74,6 +91,82 @@ pub async fn caller(state: &V2State, req: &Parts) -> Result<Caller, V2Error> {
                 message: Some("Invalid bearer token".into()),
             })
         }
+    }
+}
+
+/// Registry JWTs this process verified recently, so a puller's stream of requests with one
+/// token pays the RSA signature check and claim parsing once, not per request.
+///
+/// An entry is used only by the `/v2` instance that verified it (entries hold a `Weak` of
+/// that instance's settings, which also keeps the address from being reused), and only
+/// until the token's `exp` or [`VERIFIED_TTL`] after the check, whichever comes first — the
+/// same bound as the service-key cache behind the check. At most [`VERIFIED_MAX`] entries.
+static VERIFIED: VerifiedTokens = VerifiedTokens::new();
+
+const VERIFIED_TTL: Duration = Duration::from_secs(60);
+const VERIFIED_MAX: usize = 4096;
+
+struct VerifiedEntry {
+    owner: Weak<V2Settings>,
+    grant: Grant,
+    until: Instant,
+}
+
+struct VerifiedTokens {
+    map: OnceLock<Mutex<HashMap<Box<str>, VerifiedEntry>>>,
+}
+
+impl VerifiedTokens {
+    const fn new() -> Self {
+        VerifiedTokens {
+            map: OnceLock::new(),
+        }
+    }
+
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<Box<str>, VerifiedEntry>> {
+        self.map
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn get(&self, state: &V2State, token: &str) -> Option<Grant> {
+        let mut map = self.map();
+        let entry = map.get(token)?;
+        if entry.until > Instant::now() && std::ptr::eq(entry.owner.as_ptr(), &*state.settings) {
+            return Some(entry.grant.clone());
+        }
+        map.remove(token);
+        None
+    }
+
+    fn put(&self, state: &V2State, token: &str, grant: &Grant) {
+        let now = Instant::now();
+        let unix_now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let Some(left) = u64::try_from(grant.expires_at)
+            .ok()
+            .and_then(|exp| exp.checked_sub(unix_now))
+        else {
+            return;
+        };
+        let until = now + VERIFIED_TTL.min(Duration::from_secs(left));
+        let mut map = self.map();
+        if map.len() >= VERIFIED_MAX {
+            map.retain(|_, e| e.until > now && e.owner.strong_count() > 0);
+            if map.len() >= VERIFIED_MAX {
+                map.clear();
+            }
+        }
+        map.insert(
+            Box::from(token),
+            VerifiedEntry {
+                owner: Arc::downgrade(&state.settings),
+                grant: grant.clone(),
+                until,
+            },
+        );
     }
 }
 
@@ -99,16 +192,42 @@ pub async fn authorize(
     name: &RepoName,
     need: Need,
 ) -> Result<RepoRef, V2Error> {
+    authorize_caller(state, req, name, need)
+        .await
+        .map(|(repo, _)| repo)
+}
+
+/// [`authorize`], also returning who was allowed (for audit logs).
+pub async fn authorize_caller(
+    state: &V2State,
+    req: &Parts,
+    name: &RepoName,
+    need: Need,
+) -> Result<(RepoRef, Caller), V2Error> {
     let caller = caller(state, req).await?;
-    let full = name.full();
-    let granted = match &caller {
-        Caller::Token(grant) => grant.allows(&full, need.action()),
-        Caller::Anonymous => false,
-    };
     let repo = state
         .registry
         .lookup_repo(&name.namespace, &name.repository)
         .await?;
+    let repo = permit(state, &caller, name, need, repo)?;
+    Ok((repo, caller))
+}
+
+/// The decision of [`authorize`] for a caller already identified and a repository already
+/// looked up (`None`: it does not exist), for handlers that fetch the repository together
+/// with what they serve. Nothing fetched may be returned unless this allows it.
+pub fn permit(
+    state: &V2State,
+    caller: &Caller,
+    name: &RepoName,
+    need: Need,
+    repo: Option<RepoRef>,
+) -> Result<RepoRef, V2Error> {
+    let full = name.full();
+    let granted = match caller {
+        Caller::Token(grant) => grant.allows(&full, need.action()),
+        Caller::Anonymous => false,
+    };
     let public_read = need == Need::Pull
         && repo.as_ref().is_some_and(|r| r.public)
         && (caller.is_authenticated() || state.settings.anonymous_access);

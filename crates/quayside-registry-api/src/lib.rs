@@ -9,6 +9,7 @@
 //! Deliberate differences from Quay are listed in `docs/REGISTRY.md`.
 
 pub mod access;
+mod audit;
 mod blobs;
 mod error;
 mod manifests;
@@ -29,6 +30,7 @@ use quayside_domain::Registry;
 use quayside_oci::name::NameError;
 use quayside_oci::{ArtifactPolicy, Endpoint, NameRules, ParseError};
 
+pub use audit::AuditLog;
 pub use error::V2Error;
 
 /// What the `/v2` surface needs from the configuration.
@@ -76,6 +78,8 @@ pub struct V2State {
     pub registry: Registry,
     pub auth: Auth,
     pub metrics: quayside_metrics::Metrics,
+    /// `pull_repo` / `push_repo` / `delete_tag` audit rows (written in the background).
+    pub audit: AuditLog,
 }
 
 /// Routes `/v2` and everything below it.

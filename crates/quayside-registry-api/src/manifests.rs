@@ -9,7 +9,7 @@ use quayside_oci::{
     ErrorCode, ManifestKind, ParsedManifest, Reference, RegistryError, RepoName, MAX_MANIFEST_SIZE,
 };
 
-use crate::access::{authorize, Need};
+use crate::access::{authorize_caller, caller, permit, Need};
 use crate::{V2Error, V2State};
 
 fn manifest_response(m: StoredManifest, head: bool) -> Result<Response, V2Error> {
@@ -36,9 +36,35 @@ pub async fn get(
     reference: Reference,
     head: bool,
 ) -> Result<Response, V2Error> {
-    let repo = authorize(state, req, &name, Need::Pull).await?;
+    // The repository and the manifest come in one database round trip; nothing is served
+    // unless `permit` allows the pull.
+    let who = caller(state, req).await?;
+    let (ns, repo_name) = (&name.namespace, &name.repository);
+    let fetched = match &reference {
+        Reference::Tag(tag) => {
+            state
+                .registry
+                .lookup_repo_with_tag(ns, repo_name, tag.as_str())
+                .await?
+        }
+        Reference::Digest(d) => {
+            state
+                .registry
+                .lookup_repo_with_manifest(ns, repo_name, d)
+                .await?
+        }
+    };
+    let (repo, manifest) = match fetched {
+        Some((repo, manifest)) => (Some(repo), manifest),
+        None => (None, None),
+    };
+    let repo = permit(state, &who, &name, Need::Pull, repo)?;
+    if let Some(m) = manifest {
+        log_pull(state, &repo, &who, req, &reference);
+        return manifest_response(m, head);
+    }
     let found = match &reference {
-        Reference::Tag(tag) => match state.registry.manifest_by_tag(&repo, tag.as_str()).await? {
+        Reference::Tag(tag) => match state.registry.tag_miss(&repo, tag.as_str()).await? {
             TagLookup::Found(m) => m,
             TagLookup::Expired => {
                 return Err(V2Error::Registry(
@@ -50,13 +76,39 @@ pub async fn get(
             }
             TagLookup::Missing => return Err(V2Error::code(ErrorCode::ManifestUnknown)),
         },
-        Reference::Digest(d) => state
-            .registry
-            .manifest_by_digest(&repo, d)
-            .await?
-            .ok_or_else(|| V2Error::code(ErrorCode::ManifestUnknown))?,
+        Reference::Digest(_) => return Err(V2Error::code(ErrorCode::ManifestUnknown)),
     };
+    log_pull(state, &repo, &who, req, &reference);
     manifest_response(found, head)
+}
+
+/// The reference as Quay's `track_and_log` names it: `tag` or `manifest_digest`.
+fn reference_metadata(reference: &Reference) -> (&'static str, serde_json::Value) {
+    match reference {
+        Reference::Tag(t) => ("tag", serde_json::Value::from(t.as_str())),
+        Reference::Digest(d) => ("manifest_digest", serde_json::Value::from(d.to_string())),
+    }
+}
+
+/// `pull_repo` (Quay logs GET and HEAD alike: Flask serves HEAD with the GET view).
+fn log_pull(
+    state: &V2State,
+    repo: &quayside_domain::RepoRef,
+    who: &crate::access::Caller,
+    req: &Parts,
+    reference: &Reference,
+) {
+    // Quay skips the row in read-only mode (`ReadOnlyModeException`).
+    if state.settings.live.read_only() {
+        return;
+    }
+    state.audit.record(
+        "pull_repo",
+        repo,
+        who.grant(),
+        req,
+        &[reference_metadata(reference)],
+    );
 }
 
 pub async fn put(
@@ -66,7 +118,7 @@ pub async fn put(
     name: RepoName,
     reference: Reference,
 ) -> Result<Response, V2Error> {
-    let repo = authorize(state, req, &name, Need::Push).await?;
+    let (repo, who) = authorize_caller(state, req, &name, Need::Push).await?;
     let content_type = req
         .headers
         .get(header::CONTENT_TYPE)
@@ -99,6 +151,19 @@ pub async fn put(
         Reference::Tag(t) => Some(t.as_str()),
     };
     let stored = state.registry.put_manifest(&repo, tag, &parsed).await?;
+    state.audit.record(
+        "push_repo",
+        &repo,
+        who.grant(),
+        req,
+        &[match tag {
+            Some(t) => ("tag", serde_json::Value::from(t)),
+            None => (
+                "manifest_digest",
+                serde_json::Value::from(stored.digest.to_string()),
+            ),
+        }],
+    );
     state.metrics.registry_push(201, &stored.media_type);
     let mut builder = Response::builder()
         .status(StatusCode::CREATED)
@@ -169,7 +234,7 @@ pub async fn delete(
     name: RepoName,
     reference: Reference,
 ) -> Result<Response, V2Error> {
-    let repo = authorize(state, req, &name, Need::Push).await?;
+    let (repo, who) = authorize_caller(state, req, &name, Need::Push).await?;
     let deleted = match &reference {
         Reference::Tag(t) => state.registry.delete_by_tag(&repo, t.as_str()).await?,
         Reference::Digest(d) => state.registry.delete_by_digest(&repo, d).await?,
@@ -177,6 +242,13 @@ pub async fn delete(
     if !deleted {
         return Err(V2Error::code(ErrorCode::ManifestUnknown));
     }
+    let detail = match &reference {
+        Reference::Tag(t) => ("tag", serde_json::Value::from(t.as_str())),
+        Reference::Digest(d) => ("digest", serde_json::Value::from(d.to_string())),
+    };
+    state
+        .audit
+        .record("delete_tag", &repo, who.grant(), req, &[detail]);
     Response::builder()
         .status(StatusCode::ACCEPTED)
         .header(header::CONTENT_LENGTH, 0)

@@ -65,6 +65,22 @@ pub(crate) fn build_operator(loc: &LocationConfig) -> Result<(DriverKind, Operat
     }
 }
 
+/// The canonical root directory of a LocalStorage location (after [`build_operator`] made
+/// it), where blob writes go straight to files; `None` for other drivers.
+pub(crate) fn local_root(loc: &LocationConfig) -> Result<Option<std::path::PathBuf>, StorageError> {
+    if loc.driver != "LocalStorage" {
+        return Ok(None);
+    }
+    let path = required_str(loc, "storage_path")?;
+    std::fs::canonicalize(path)
+        .map(Some)
+        .map_err(|e| StorageError::InvalidParam {
+            location: loc.id.clone(),
+            param: "storage_path".into(),
+            problem: format!("is not a usable directory: {e}"),
+        })
+}
+
 /// Checks a location's configuration and reachability without writing
 /// anything (opening a LocalStorage operator would create its directory).
 pub fn check_location(loc: &LocationConfig) -> Result<(), StorageError> {

@@ -1,6 +1,9 @@
 //! One storage location: object operations on Quay's layout, streaming only.
 
+use std::io::Write as _;
 use std::ops::Range;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::{Stream, StreamExt, TryStreamExt};
@@ -20,16 +23,21 @@ pub struct Engine {
     id: String,
     kind: DriverKind,
     op: Operator,
+    /// The canonical root directory of a LocalStorage location: blob writes there bypass
+    /// OpenDAL (see [`HashingWriter`]).
+    local_root: Option<Arc<PathBuf>>,
 }
 
 impl Engine {
     /// Opens a location from its Quay configuration.
     pub fn open(loc: &LocationConfig) -> Result<Engine, StorageError> {
         let (kind, op) = driver::build_operator(loc)?;
+        let local_root = driver::local_root(loc)?.map(Arc::new);
         Ok(Engine {
             id: loc.id.clone(),
             kind,
             op,
+            local_root,
         })
     }
 
@@ -40,6 +48,7 @@ impl Engine {
             id: id.to_string(),
             kind: DriverKind::Memory,
             op: driver::memory_operator(),
+            local_root: None,
         }
     }
 
@@ -93,6 +102,11 @@ impl Engine {
         range: Option<Range<u64>>,
     ) -> Result<ByteStream, StorageError> {
         check_path(&self.id, path)?;
+        if let Some(root) = &self.local_root {
+            return local_stream(root.join(path), range)
+                .await
+                .map_err(|e| self.io_err("read", path, e));
+        }
         let reader = self
             .op
             .reader_with(path)
@@ -111,18 +125,39 @@ impl Engine {
     /// pass. With `append`, bytes are added to an existing object (chunked
     /// uploads on drivers that can append).
     pub async fn writer(&self, path: &str, append: bool) -> Result<HashingWriter, StorageError> {
+        self.writer_resuming(path, append, Sha256::new()).await
+    }
+
+    /// Like [`Engine::writer`], but the running digest starts from `prior`: the hash of the
+    /// bytes the object already holds (an append to a chunked upload), so the digest at
+    /// [`HashingWriter::finish_with_state`] covers the whole object without reading it back.
+    pub async fn writer_resuming(
+        &self,
+        path: &str,
+        append: bool,
+        prior: Sha256,
+    ) -> Result<HashingWriter, StorageError> {
         check_path(&self.id, path)?;
-        let inner = self
-            .op
-            .writer_with(path)
-            .append(append)
-            .await
-            .map_err(|e| self.err("open for write", path, e))?;
+        let sink = match &self.local_root {
+            Some(root) => Sink::File(
+                LocalFile::open(root.join(path), append, prior)
+                    .await
+                    .map_err(|e| self.io_err("open for write", path, e))?,
+            ),
+            None => Sink::Dal {
+                inner: self
+                    .op
+                    .writer_with(path)
+                    .append(append)
+                    .await
+                    .map_err(|e| self.err("open for write", path, e))?,
+                hasher: prior,
+            },
+        };
         Ok(HashingWriter {
             engine: self.clone(),
             path: path.to_string(),
-            inner,
-            hasher: Sha256::new(),
+            sink,
             len: 0,
         })
     }
@@ -228,6 +263,15 @@ impl Engine {
         Ok(())
     }
 
+    fn io_err(&self, op: &'static str, path: &str, source: std::io::Error) -> StorageError {
+        let kind = if source.kind() == std::io::ErrorKind::NotFound {
+            ErrorKind::NotFound
+        } else {
+            ErrorKind::Unexpected
+        };
+        self.err(op, path, opendal::Error::new(kind, op).set_source(source))
+    }
+
     fn err(&self, op: &'static str, path: &str, source: opendal::Error) -> StorageError {
         if source.kind() == ErrorKind::NotFound {
             StorageError::NotFound {
@@ -261,19 +305,152 @@ fn check_path(location: &str, path: &str) -> Result<(), StorageError> {
     Ok(())
 }
 
+/// Bytes per read of a local file, and reads queued ahead of the consumer: a stream holds at
+/// most `(LOCAL_READ_AHEAD + 1) * LOCAL_READ_CHUNK` bytes.
+const LOCAL_READ_CHUNK: usize = 512 * 1024;
+const LOCAL_READ_AHEAD: usize = 4;
+
+/// Streams a local file (or `range` of it) read by a blocking thread of its own a few chunks
+/// ahead of the consumer, so file reads overlap with sending the previous chunks. Reads go
+/// straight into the buffers handed out (no zero-fill, no second copy). A file shorter than
+/// the range ends the stream with `UnexpectedEof`.
+async fn local_stream(full: PathBuf, range: Option<Range<u64>>) -> std::io::Result<ByteStream> {
+    use std::io::{Read as _, Seek as _};
+    let (file, start, end) = tokio::task::spawn_blocking(move || {
+        let mut file = std::fs::File::open(&full)?;
+        let (start, end) = match range {
+            Some(r) => (r.start, r.end.max(r.start)),
+            None => (0, file.metadata()?.len()),
+        };
+        if start > 0 {
+            file.seek(std::io::SeekFrom::Start(start))?;
+        }
+        Ok::<_, std::io::Error>((file, start, end))
+    })
+    .await
+    .map_err(std::io::Error::other)??;
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(LOCAL_READ_AHEAD);
+    tokio::task::spawn_blocking(move || {
+        let mut left = end - start;
+        while left > 0 {
+            let n = left.min(LOCAL_READ_CHUNK as u64);
+            let mut buf = Vec::with_capacity(n as usize);
+            let item = match (&file).take(n).read_to_end(&mut buf) {
+                Ok(0) => Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the file ended before the requested range",
+                )),
+                Ok(got) => {
+                    left -= got as u64;
+                    Ok(Bytes::from(buf))
+                }
+                Err(e) => Err(e),
+            };
+            let failed = item.is_err();
+            if tx.blocking_send(item).is_err() || failed {
+                // The consumer went away (client disconnected), or this was the error.
+                return;
+            }
+        }
+    });
+    Ok(Box::pin(futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    })))
+}
+
 /// A streaming writer that hashes (sha256) and counts what it writes.
+///
+/// On LocalStorage the bytes go to a plain file written — and hashed — by a blocking thread
+/// of its own, fed through a short bounded queue: the request task keeps reading the socket
+/// while the previous chunks are hashed and written on the other core, no chunk is copied on
+/// the way, and at most [`LOCAL_QUEUE_CHUNKS`] chunks wait in memory. Like Quay's
+/// LocalStorage, the file is not fsynced (OpenDAL's fs writer syncs on every close). Other
+/// drivers go through OpenDAL and hash inline.
 pub struct HashingWriter {
     engine: Engine,
     path: String,
-    inner: opendal::Writer,
-    hasher: Sha256,
+    sink: Sink,
     len: u64,
+}
+
+enum Sink {
+    Dal {
+        inner: opendal::Writer,
+        hasher: Sha256,
+    },
+    File(LocalFile),
+}
+
+/// Chunks (as the HTTP body yields them, at most a few hundred KiB each) queued for a local
+/// file's writer thread.
+pub const LOCAL_QUEUE_CHUNKS: usize = 16;
+
+struct LocalFile {
+    tx: Option<tokio::sync::mpsc::Sender<Bytes>>,
+    worker: Option<tokio::task::JoinHandle<std::io::Result<Sha256>>>,
+}
+
+impl LocalFile {
+    async fn open(full: PathBuf, append: bool, prior: Sha256) -> std::io::Result<LocalFile> {
+        let file = tokio::task::spawn_blocking(move || {
+            if let Some(parent) = full.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::OpenOptions::new()
+                .create(true)
+                .write(true)
+                .append(append)
+                .truncate(!append)
+                .open(&full)
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(LOCAL_QUEUE_CHUNKS);
+        let worker = tokio::task::spawn_blocking(move || {
+            let mut file = file;
+            let mut hasher = prior;
+            while let Some(chunk) = rx.blocking_recv() {
+                hasher.update(&chunk);
+                file.write_all(&chunk)?;
+            }
+            Ok(hasher)
+        });
+        Ok(LocalFile {
+            tx: Some(tx),
+            worker: Some(worker),
+        })
+    }
+
+    async fn send(&mut self, chunk: Bytes) -> std::io::Result<()> {
+        let Some(tx) = &self.tx else {
+            return Err(std::io::Error::other("write after the writer stopped"));
+        };
+        if tx.send(chunk).await.is_ok() {
+            return Ok(());
+        }
+        // The thread stopped early: its result says why.
+        self.tx = None;
+        match self.join().await {
+            Err(e) => Err(e),
+            Ok(_) => Err(std::io::Error::other("the writer thread stopped")),
+        }
+    }
+
+    /// Closes the queue and waits for the thread: the hash of everything written.
+    async fn join(&mut self) -> std::io::Result<Sha256> {
+        self.tx = None;
+        match self.worker.take() {
+            Some(worker) => worker.await.map_err(std::io::Error::other)?,
+            None => Err(std::io::Error::other("the writer was already closed")),
+        }
+    }
 }
 
 /// What a finished write produced.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Written {
-    /// `sha256:<hex>` of the bytes written through this writer.
+    /// `sha256:<hex>` of the bytes written through this writer (after the prior state given
+    /// to [`Engine::writer_resuming`], if any).
     pub digest: String,
     /// Bytes written through this writer.
     pub len: u64,
@@ -281,13 +458,24 @@ pub struct Written {
 
 impl HashingWriter {
     pub async fn write(&mut self, chunk: Bytes) -> Result<(), StorageError> {
-        self.hasher.update(&chunk);
+        if chunk.is_empty() {
+            return Ok(());
+        }
         self.len += chunk.len() as u64;
         let path = &self.path;
-        self.inner
-            .write(chunk)
-            .await
-            .map_err(|e| self.engine.err("write", path, e))
+        match &mut self.sink {
+            Sink::Dal { inner, hasher } => {
+                hasher.update(&chunk);
+                inner
+                    .write(chunk)
+                    .await
+                    .map_err(|e| self.engine.err("write", path, e))
+            }
+            Sink::File(f) => f
+                .send(chunk)
+                .await
+                .map_err(|e| self.engine.io_err("write", path, e)),
+        }
     }
 
     /// Copies a whole stream through the writer.
@@ -312,24 +500,47 @@ impl HashingWriter {
     }
 
     /// Flushes and closes the object, returning digest and length.
-    pub async fn finish(mut self) -> Result<Written, StorageError> {
+    pub async fn finish(self) -> Result<Written, StorageError> {
+        Ok(self.finish_with_state().await?.0)
+    }
+
+    /// Flushes and closes the object, returning digest and length, and the running hash
+    /// to continue from when more bytes are appended later.
+    pub async fn finish_with_state(mut self) -> Result<(Written, Sha256), StorageError> {
         let path = self.path.clone();
-        self.inner
-            .close()
-            .await
-            .map_err(|e| self.engine.err("close", &path, e))?;
-        Ok(Written {
-            digest: format!("sha256:{}", hex::encode(self.hasher.finalize())),
+        let hasher = match &mut self.sink {
+            Sink::Dal { inner, hasher } => {
+                inner
+                    .close()
+                    .await
+                    .map_err(|e| self.engine.err("close", &path, e))?;
+                hasher.clone()
+            }
+            Sink::File(f) => f
+                .join()
+                .await
+                .map_err(|e| self.engine.io_err("close", &path, e))?,
+        };
+        let written = Written {
+            digest: format!("sha256:{}", hex::encode(hasher.clone().finalize())),
             len: self.len,
-        })
+        };
+        Ok((written, hasher))
     }
 
     /// Gives up on the write and removes whatever reached storage.
     pub async fn abort(mut self) -> Result<(), StorageError> {
-        // Some drivers cannot abort a started write; deleting the object
-        // afterwards leaves nothing behind either way.
-        let _ = self.inner.abort().await;
-        let _ = self.inner.close().await;
+        match &mut self.sink {
+            Sink::Dal { inner, .. } => {
+                // Some drivers cannot abort a started write; deleting the object
+                // afterwards leaves nothing behind either way.
+                let _ = inner.abort().await;
+                let _ = inner.close().await;
+            }
+            Sink::File(f) => {
+                let _ = f.join().await;
+            }
+        }
         self.engine.delete(&self.path).await
     }
 }
