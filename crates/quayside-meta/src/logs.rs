@@ -100,6 +100,41 @@ impl Db {
         Ok(())
     }
 
+    /// Writes several `logentry3` rows in one transaction (the registry's background
+    /// audit writer batches pulls this way).
+    pub async fn insert_log_entries(
+        &self,
+        kinds: &LogKinds,
+        entries: &[NewLogEntry<'_>],
+    ) -> Result<(), MetaError> {
+        let mut kind_ids = Vec::with_capacity(entries.len());
+        for e in entries {
+            kind_ids.push(self.log_kind_id(kinds, e.kind).await?);
+        }
+        const SQL: &str = "INSERT INTO logentry3 (kind_id, account_id, performer_id, repository_id, datetime, ip, metadata_json) \
+                           VALUES ($1, $2, $3, $4, $5, $6, $7)";
+        with_pool!(self, pool => {
+            async {
+                let mut tx = pool.begin().await?;
+                for (e, kind_id) in entries.iter().zip(&kind_ids) {
+                    sqlx::query(SQL)
+                        .bind(id32(*kind_id))
+                        .bind(id32(e.account_id))
+                        .bind(e.performer_id.map(id32))
+                        .bind(e.repository_id.map(id32))
+                        .bind(e.datetime)
+                        .bind(e.ip)
+                        .bind(e.metadata_json)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await
+            }
+            .await
+        })?;
+        Ok(())
+    }
+
     /// Newest first, at most `limit` rows.
     pub async fn log_entries(
         &self,

@@ -144,7 +144,10 @@ impl AuditLog {
         };
         if tx.try_send(pending).is_err() {
             let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-            tracing::warn!(kind, dropped = n, "audit log queue full; row dropped");
+            // One warning per thousand drops keeps a saturated writer from flooding logs.
+            if n % 1000 == 1 {
+                tracing::warn!(kind, dropped = n, "audit log queue full; rows dropped");
+            }
         }
     }
 }
@@ -163,63 +166,90 @@ fn client_ip(req: &Parts) -> Option<String> {
         })
 }
 
+/// A row with its performer resolved and metadata complete.
+struct Ready {
+    kind: &'static str,
+    namespace_id: i64,
+    repository_id: i64,
+    performer_id: Option<i64>,
+    ip: Option<String>,
+    metadata_json: String,
+    at: chrono::NaiveDateTime,
+}
+
 async fn writer(db: Db, mut rx: mpsc::Receiver<Pending>) {
     let kinds = LogKinds::default();
     let mut accounts: HashMap<String, Option<i64>> = HashMap::new();
     let mut batch = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut batch, BATCH).await > 0 {
-        for mut p in batch.drain(..) {
-            let performer_id = match &p.performer {
-                None => None,
-                Some(name) => {
-                    if accounts.len() > 10_000 {
-                        accounts.clear();
-                    }
-                    match accounts.get(name) {
-                        Some(id) => *id,
-                        None => {
-                            let id = match db.account_by_username(name).await {
-                                Ok(a) => a.map(|a| a.id),
-                                Err(e) => {
-                                    tracing::warn!(error = %e, "audit log: performer lookup failed");
-                                    None
-                                }
-                            };
-                            accounts.insert(name.clone(), id);
-                            id
+        let mut ready = Vec::with_capacity(batch.len());
+        for p in batch.drain(..) {
+            ready.push(prepare(&db, &mut accounts, p).await);
+        }
+        let entries: Vec<NewLogEntry<'_>> = ready
+            .iter()
+            .map(|r| NewLogEntry {
+                kind: r.kind,
+                account_id: r.namespace_id,
+                performer_id: r.performer_id,
+                repository_id: Some(r.repository_id),
+                ip: r.ip.as_deref(),
+                metadata_json: &r.metadata_json,
+                datetime: r.at,
+            })
+            .collect();
+        if let Err(e) = db.insert_log_entries(&kinds, &entries).await {
+            tracing::warn!(error = %e, rows = entries.len(), "audit log rows not written");
+        }
+    }
+}
+
+async fn prepare(db: &Db, accounts: &mut HashMap<String, Option<i64>>, mut p: Pending) -> Ready {
+    let performer_id = match &p.performer {
+        None => None,
+        Some(name) => {
+            if accounts.len() > 10_000 {
+                accounts.clear();
+            }
+            match accounts.get(name) {
+                Some(id) => *id,
+                None => {
+                    let id = match db.account_by_username(name).await {
+                        Ok(a) => a.map(|a| a.id),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "audit log: performer lookup failed");
+                            None
                         }
-                    }
+                    };
+                    accounts.insert(name.clone(), id);
+                    id
                 }
-            };
-            if let Some(uuid) = &p.oauth_token {
-                if let Ok(Some(app)) = db.oauth_token_application(uuid).await {
-                    p.metadata
-                        .insert("oauth_token_id".into(), Value::from(app.token_id));
-                    p.metadata.insert(
-                        "oauth_token_application_id".into(),
-                        Value::from(app.client_id),
-                    );
-                    p.metadata
-                        .insert("oauth_token_application".into(), Value::from(app.name));
-                }
-            }
-            if let Some(uuid) = &p.app_token {
-                p.metadata
-                    .insert("app_specific_token".into(), Value::from(uuid.as_str()));
-            }
-            let metadata_json = Value::Object(p.metadata).to_string();
-            let entry = NewLogEntry {
-                kind: p.kind,
-                account_id: p.namespace_id,
-                performer_id,
-                repository_id: Some(p.repository_id),
-                ip: p.ip.as_deref(),
-                metadata_json: &metadata_json,
-                datetime: p.at,
-            };
-            if let Err(e) = db.insert_log_entry(&kinds, &entry).await {
-                tracing::warn!(error = %e, kind = p.kind, "audit log row not written");
             }
         }
+    };
+    if let Some(uuid) = &p.oauth_token {
+        if let Ok(Some(app)) = db.oauth_token_application(uuid).await {
+            p.metadata
+                .insert("oauth_token_id".into(), Value::from(app.token_id));
+            p.metadata.insert(
+                "oauth_token_application_id".into(),
+                Value::from(app.client_id),
+            );
+            p.metadata
+                .insert("oauth_token_application".into(), Value::from(app.name));
+        }
+    }
+    if let Some(uuid) = &p.app_token {
+        p.metadata
+            .insert("app_specific_token".into(), Value::from(uuid.as_str()));
+    }
+    Ready {
+        kind: p.kind,
+        namespace_id: p.namespace_id,
+        repository_id: p.repository_id,
+        performer_id,
+        ip: p.ip,
+        metadata_json: Value::Object(p.metadata).to_string(),
+        at: p.at,
     }
 }
