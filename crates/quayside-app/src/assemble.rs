@@ -199,6 +199,7 @@ pub async fn assemble_with(
         auth,
         metrics,
         audit: quayside_registry_api::AuditLog::start(db.clone()),
+        verified_tokens: Default::default(),
     };
     let settings = Settings {
         server_hostname: config.server_hostname.clone(),

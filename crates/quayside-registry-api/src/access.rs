@@ -5,7 +5,7 @@
 //! Quay refuses them: clients must fetch a token first.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use axum::http::request::Parts;
@@ -14,7 +14,7 @@ use quayside_auth::{Action, Grant};
 use quayside_domain::RepoRef;
 use quayside_oci::{ErrorCode, RepoName};
 
-use crate::{V2Error, V2Settings, V2State};
+use crate::{V2Error, V2State};
 
 /// The caller of one request.
 #[derive(Debug)]
@@ -74,13 +74,13 @@ pub async fn caller(state: &V2State, req: &Parts) -> Result<Caller, V2Error> {
         .strip_prefix("Bearer ")
         .filter(|t| is_jwt_shaped(t))
         .ok_or_else(invalid)?;
-    if let Some(grant) = VERIFIED.get(state, token) {
+    if let Some(grant) = state.verified_tokens.get(token) {
         tracing::Span::current().record("user", grant.subject.as_str());
         return Ok(Caller::Token(grant));
     }
     match state.auth.verify_registry_token(token).await {
         Ok(grant) => {
-            VERIFIED.put(state, token, &grant);
+            state.verified_tokens.put(token, &grant);
             tracing::Span::current().record("user", grant.subject.as_str());
             Ok(Caller::Token(grant))
         }
@@ -94,53 +94,42 @@ pub async fn caller(state: &V2State, req: &Parts) -> Result<Caller, V2Error> {
     }
 }
 
-/// Registry JWTs this process verified recently, so a puller's stream of requests with one
-/// token pays the RSA signature check and claim parsing once, not per request.
+/// Registry JWTs this `/v2` instance verified recently, so a puller's stream of requests
+/// with one token pays the RSA signature check and claim parsing once, not per request.
 ///
-/// An entry is used only by the `/v2` instance that verified it (entries hold a `Weak` of
-/// that instance's settings, which also keeps the address from being reused), and only
-/// until the token's `exp` or [`VERIFIED_TTL`] after the check, whichever comes first — the
-/// same bound as the service-key cache behind the check. At most [`VERIFIED_MAX`] entries.
-static VERIFIED: VerifiedTokens = VerifiedTokens::new();
+/// An entry lives until the token's `exp` or [`VERIFIED_TTL`] after the check, whichever
+/// comes first — the same bound as the service-key cache behind the check. At most
+/// [`VERIFIED_MAX`] entries.
+#[derive(Default)]
+pub struct VerifiedTokens {
+    map: Mutex<HashMap<Box<str>, (Grant, Instant)>>,
+}
 
 const VERIFIED_TTL: Duration = Duration::from_secs(60);
 const VERIFIED_MAX: usize = 4096;
 
-struct VerifiedEntry {
-    owner: Weak<V2Settings>,
-    grant: Grant,
-    until: Instant,
-}
-
-struct VerifiedTokens {
-    map: OnceLock<Mutex<HashMap<Box<str>, VerifiedEntry>>>,
+impl std::fmt::Debug for VerifiedTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifiedTokens").finish_non_exhaustive()
+    }
 }
 
 impl VerifiedTokens {
-    const fn new() -> Self {
-        VerifiedTokens {
-            map: OnceLock::new(),
-        }
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<Box<str>, (Grant, Instant)>> {
+        self.map.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<Box<str>, VerifiedEntry>> {
-        self.map
-            .get_or_init(Default::default)
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn get(&self, state: &V2State, token: &str) -> Option<Grant> {
+    fn get(&self, token: &str) -> Option<Grant> {
         let mut map = self.map();
-        let entry = map.get(token)?;
-        if entry.until > Instant::now() && std::ptr::eq(entry.owner.as_ptr(), &*state.settings) {
-            return Some(entry.grant.clone());
+        let (grant, until) = map.get(token)?;
+        if *until > Instant::now() {
+            return Some(grant.clone());
         }
         map.remove(token);
         None
     }
 
-    fn put(&self, state: &V2State, token: &str, grant: &Grant) {
+    fn put(&self, token: &str, grant: &Grant) {
         let now = Instant::now();
         let unix_now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -154,19 +143,12 @@ impl VerifiedTokens {
         let until = now + VERIFIED_TTL.min(Duration::from_secs(left));
         let mut map = self.map();
         if map.len() >= VERIFIED_MAX {
-            map.retain(|_, e| e.until > now && e.owner.strong_count() > 0);
+            map.retain(|_, (_, u)| *u > now);
             if map.len() >= VERIFIED_MAX {
                 map.clear();
             }
         }
-        map.insert(
-            Box::from(token),
-            VerifiedEntry {
-                owner: Arc::downgrade(&state.settings),
-                grant: grant.clone(),
-                until,
-            },
-        );
+        map.insert(Box::from(token), (grant.clone(), until));
     }
 }
 

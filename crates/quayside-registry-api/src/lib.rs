@@ -80,6 +80,8 @@ pub struct V2State {
     pub metrics: quayside_metrics::Metrics,
     /// `pull_repo` / `push_repo` / `delete_tag` audit rows (written in the background).
     pub audit: AuditLog,
+    /// Registry tokens verified recently by this instance.
+    pub verified_tokens: Arc<access::VerifiedTokens>,
 }
 
 /// Routes `/v2` and everything below it.
