@@ -6,11 +6,11 @@ use bytes::Bytes;
 use chrono::NaiveDateTime;
 use futures::{Stream, StreamExt};
 use quayside_meta::registry::{
-    BlobRow, CatalogScope, CommitBlob, ManifestRow, NewManifest, RegistryRepo, TagManifest,
-    TagTarget,
+    BlobRow, CatalogScope, CommitBlob, ManifestLabel, ManifestRow, NewManifest, RegistryRepo,
+    TagManifest, TagTarget,
 };
 use quayside_meta::Db;
-use quayside_oci::{Digest, ParsedManifest};
+use quayside_oci::{labels, Digest, ParsedManifest};
 use quayside_storage::{layout, ByteStream, DistributedStorage, Engine, HashingWriter};
 use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
@@ -18,6 +18,9 @@ use uuid::Uuid;
 use crate::DomainError;
 
 /// The gzipped empty tar layer Docker elides; Quay treats it as shared by every repository.
+/// The largest config blob read for its labels at push time.
+const MAX_LABEL_CONFIG: u64 = 8 << 20;
+
 pub const EMPTY_LAYER_DIGEST: &str =
     "sha256:a3ed95caeb02ffe68cdd9fd84406680ae93d633cb16422d00e8a7c22955b46d4";
 
@@ -943,6 +946,56 @@ impl Registry {
         };
         let digest = m.digest().to_string();
         let subject = m.subject_digest().map(|d| d.to_string());
+        // Labels are read from the content only when the manifest is new (Quay writes them
+        // once, with the manifest row); a tag's expiration comes from `quay.expires-after`.
+        let (labels, expiry) = match self.inner.db.manifest_row(rid, &digest).await? {
+            Some(row) => {
+                let expiry = match tag {
+                    Some(_) => {
+                        self.inner
+                            .db
+                            .expiry_label_value(i64::from(row.id), m.is_index())
+                            .await?
+                    }
+                    None => None,
+                };
+                (BTreeMap::new(), expiry)
+            }
+            None => {
+                let config = self.label_config_bytes(repo, m).await?;
+                let labels = labels::manifest_labels(m, config.as_deref());
+                let own = labels.get(labels::EXPIRES_AFTER).cloned();
+                let expiry = match (tag, own) {
+                    (None, _) => None,
+                    (Some(_), Some(v)) => Some(v),
+                    (Some(_), None) if m.is_index() => {
+                        let children: Vec<i64> = child_ids.iter().map(|c| i64::from(*c)).collect();
+                        self.inner.db.shared_expiry_label(&children).await?
+                    }
+                    (Some(_), None) => None,
+                };
+                (labels, expiry)
+            }
+        };
+        let label_uuids: Vec<String> = labels
+            .keys()
+            .map(|_| Uuid::new_v4().hyphenated().to_string())
+            .collect();
+        let new_labels: Vec<ManifestLabel<'_>> = labels
+            .iter()
+            .zip(&label_uuids)
+            .map(|((key, value), uuid)| ManifestLabel {
+                uuid,
+                key,
+                value,
+                media_type: labels::value_media_type(value),
+            })
+            .collect();
+        let end_after_ms = expiry
+            .as_deref()
+            .and_then(labels::duration_seconds)
+            .filter(|s| *s != 0)
+            .map(|s| s.saturating_mul(1000));
         let new = NewManifest {
             repository_id: rid,
             digest: &digest,
@@ -954,9 +1007,13 @@ impl Registry {
             artifact_type: m.artifact_type(),
             blob_ids: &blob_ids,
             child_ids: &child_ids,
+            labels: &new_labels,
         };
         let target = match tag {
-            Some(t) => TagTarget::Tag(t),
+            Some(t) => TagTarget::Tag {
+                name: t,
+                end_after_ms,
+            },
             None => TagTarget::Temporary {
                 name: format!("$temp-{}", Uuid::new_v4().hyphenated()),
                 end_ms: if subject.is_some() {
@@ -973,6 +1030,40 @@ impl Registry {
             media_type: m.media_type().to_string(),
             bytes: Bytes::copy_from_slice(m.bytes()),
         })
+    }
+
+    /// The content of the config blob whose `config.Labels` are the manifest's labels, if
+    /// the manifest has one and it is at most [`MAX_LABEL_CONFIG`] bytes (larger configs
+    /// contribute no labels rather than sit whole in memory).
+    async fn label_config_bytes(
+        &self,
+        repo: &RepoRef,
+        m: &ParsedManifest,
+    ) -> Result<Option<Vec<u8>>, DomainError> {
+        let Some(desc) = labels::label_config(m) else {
+            return Ok(None);
+        };
+        if desc.size > MAX_LABEL_CONFIG {
+            return Ok(None);
+        }
+        let Some(blob) = self.blob(repo, &desc.digest).await? else {
+            return Ok(None);
+        };
+        if blob.size > MAX_LABEL_CONFIG {
+            return Ok(None);
+        }
+        let mut stream = self.open_blob(&blob, None).await?;
+        let mut buf = Vec::with_capacity(usize::try_from(blob.size).unwrap_or(0));
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| {
+                DomainError::Inconsistent(format!("reading config blob {}: {e}", desc.digest))
+            })?;
+            if (buf.len() + chunk.len()) as u64 > MAX_LABEL_CONFIG {
+                return Ok(None);
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        Ok(Some(buf))
     }
 
     /// Writes the shared empty layer into the preferred location and records it, as Quay's

@@ -625,3 +625,270 @@ async fn concurrent_pushes_of_one_manifest_and_tag() {
         env.cleanup().await;
     }
 }
+
+/// (key, value, media type, source type) of a manifest's labels, by key.
+async fn label_rows(env: &Env, manifest_id: i64) -> Vec<(String, String, String, String)> {
+    with_pool!(env.db(), pool => {
+        sqlx::query_as(
+            "SELECT l.key, l.value, mt.name, st.name FROM label l \
+             JOIN manifestlabel ml ON ml.label_id = l.id \
+             JOIN mediatype mt ON mt.id = l.media_type_id \
+             JOIN labelsourcetype st ON st.id = l.source_type_id \
+             WHERE ml.manifest_id = $1 ORDER BY l.key",
+        )
+        .bind(manifest_id as i32)
+        .fetch_all(pool)
+        .await
+    })
+    .expect("label rows")
+}
+
+/// `(start, end)` of the alive row of tag `name`.
+async fn alive_span(env: &Env, name: &str) -> (i64, Option<i64>) {
+    let rows = tag_rows(env).await;
+    let alive: Vec<_> = rows
+        .into_iter()
+        .filter(|r| r.0 == name)
+        .filter(|r| {
+            r.3.is_none_or(|e| e > chrono::Utc::now().timestamp_millis())
+        })
+        .collect();
+    assert_eq!(alive.len(), 1, "one alive row of {name}: {alive:?}");
+    (alive[0].2, alive[0].3)
+}
+
+/// A Docker schema 2 image whose config carries `labels`; returns the parsed manifest.
+async fn labelled_image(env: &Env, labels: serde_json::Value, layer: &[u8]) -> ParsedManifest {
+    let config = serde_json::json!({
+        "architecture": "amd64", "os": "linux",
+        "config": {"Labels": labels},
+        "rootfs": {"type": "layers", "diff_ids": []}
+    })
+    .to_string();
+    let c = push_blob(&env.reg, &env.repo, config.as_bytes()).await;
+    let l = push_blob(&env.reg, &env.repo, layer).await;
+    let text = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{}","config":{{"mediaType":"{}","size":{},"digest":"{}"}},"layers":[{{"mediaType":"{}","size":{},"digest":"{}"}}]}}"#,
+        mt::DOCKER_MANIFEST_V2,
+        mt::DOCKER_CONFIG,
+        c.size,
+        c.digest,
+        mt::DOCKER_LAYER,
+        l.size,
+        l.digest
+    );
+    ParsedManifest::parse(text.as_bytes(), Some(mt::DOCKER_MANIFEST_V2)).expect("parse")
+}
+
+#[tokio::test]
+async fn config_labels_are_stored_and_expires_after_ends_the_tag() {
+    for b in backends() {
+        let env = Env::new(b).await;
+        let m = labelled_image(
+            &env,
+            serde_json::json!({
+                "quay.expires-after": "2h",
+                "com.example.meta": "{\"a\": 1}",
+                "version": "1.0",
+                "": "ignored"
+            }),
+            &[0x1f, 0x8b, 7, 7],
+        )
+        .await;
+        let stored = env
+            .reg
+            .put_manifest(&env.repo, Some("short"), &m)
+            .await
+            .expect("put");
+        let expected = vec![
+            (
+                "com.example.meta".to_string(),
+                "{\"a\": 1}".to_string(),
+                "application/json".to_string(),
+                "manifest".to_string(),
+            ),
+            (
+                "quay.expires-after".into(),
+                "2h".into(),
+                "text/plain".into(),
+                "manifest".into(),
+            ),
+            (
+                "version".into(),
+                "1.0".into(),
+                "text/plain".into(),
+                "manifest".into(),
+            ),
+        ];
+        assert_eq!(label_rows(&env, stored.id).await, expected, "{b}");
+        let (start, end) = alive_span(&env, "short").await;
+        assert_eq!(end, Some(start + 2 * 3_600_000), "{b}: label ends the tag");
+
+        // The same manifest under another tag: labels are not written twice, the stored
+        // label still sets the new tag's end.
+        env.reg
+            .put_manifest(&env.repo, Some("again"), &m)
+            .await
+            .expect("again");
+        assert_eq!(label_rows(&env, stored.id).await.len(), 3, "{b}");
+        let (start, end) = alive_span(&env, "again").await;
+        assert_eq!(end, Some(start + 2 * 3_600_000), "{b}");
+
+        // Without the label (or with a value that does not parse) the tag never ends.
+        let plain = labelled_image(
+            &env,
+            serde_json::json!({"quay.expires-after": "soon"}),
+            &[0x1f, 0x8b, 8, 8],
+        )
+        .await;
+        env.reg
+            .put_manifest(&env.repo, Some("plain"), &plain)
+            .await
+            .expect("plain");
+        assert_eq!(alive_span(&env, "plain").await.1, None, "{b}");
+        env.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_list_expires_when_all_children_share_the_label() {
+    for b in backends() {
+        let env = Env::new(b).await;
+        let a = labelled_image(
+            &env,
+            serde_json::json!({"quay.expires-after": "1d"}),
+            &[0x1f, 0x8b, 1],
+        )
+        .await;
+        let c = labelled_image(
+            &env,
+            serde_json::json!({"quay.expires-after": "1d", "other": "x"}),
+            &[0x1f, 0x8b, 2],
+        )
+        .await;
+        let d = labelled_image(
+            &env,
+            serde_json::json!({"quay.expires-after": "3d"}),
+            &[0x1f, 0x8b, 3],
+        )
+        .await;
+        for child in [&a, &c, &d] {
+            env.reg
+                .put_manifest(&env.repo, None, child)
+                .await
+                .expect("child");
+        }
+        let list = |children: &[&ParsedManifest]| {
+            let entries: Vec<serde_json::Value> = children
+                .iter()
+                .map(|m| {
+                    serde_json::json!({
+                        "mediaType": mt::DOCKER_MANIFEST_V2,
+                        "size": m.size(),
+                        "digest": m.digest().to_string(),
+                        "platform": {"architecture": "amd64", "os": "linux"}
+                    })
+                })
+                .collect();
+            let text = serde_json::json!({
+                "schemaVersion": 2,
+                "mediaType": mt::DOCKER_MANIFEST_LIST,
+                "manifests": entries
+            })
+            .to_string();
+            ParsedManifest::parse(text.as_bytes(), Some(mt::DOCKER_MANIFEST_LIST)).expect("list")
+        };
+        env.reg
+            .put_manifest(&env.repo, Some("shared"), &list(&[&a, &c]))
+            .await
+            .expect("shared");
+        let (start, end) = alive_span(&env, "shared").await;
+        assert_eq!(end, Some(start + 86_400_000), "{b}: children agree");
+        env.reg
+            .put_manifest(&env.repo, Some("mixed"), &list(&[&a, &d]))
+            .await
+            .expect("mixed");
+        assert_eq!(
+            alive_span(&env, "mixed").await.1,
+            None,
+            "{b}: children differ"
+        );
+        env.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn immutable_tags_refuse_overwrite_and_delete() {
+    for b in backends() {
+        let env = Env::new(b).await;
+        let m1 = labelled_image(&env, serde_json::json!({}), &[0x1f, 0x8b, 4]).await;
+        let m2 = labelled_image(&env, serde_json::json!({}), &[0x1f, 0x8b, 5]).await;
+        env.reg
+            .put_manifest(&env.repo, Some("locked"), &m1)
+            .await
+            .expect("m1");
+        with_pool!(env.db(), pool => {
+            sqlx::query("UPDATE tag SET immutable = $1 WHERE repository_id = $2 AND name = 'locked'")
+                .bind(true)
+                .bind(env.repo.id as i32)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })
+        .expect("lock");
+        let before = tag_rows(&env).await;
+
+        let err = env
+            .reg
+            .put_manifest(&env.repo, Some("locked"), &m2)
+            .await
+            .expect_err("overwrite refused");
+        assert!(
+            matches!(&err, DomainError::Meta(quayside_meta::MetaError::TagImmutable { tag }) if tag == "locked"),
+            "{b}: {err:?}"
+        );
+        // Re-pushing the manifest the tag already names changes nothing and succeeds.
+        env.reg
+            .put_manifest(&env.repo, Some("locked"), &m1)
+            .await
+            .expect("same manifest");
+        let err = env
+            .reg
+            .delete_by_tag(&env.repo, "locked")
+            .await
+            .expect_err("delete refused");
+        assert!(
+            matches!(
+                err,
+                DomainError::Meta(quayside_meta::MetaError::TagImmutable { .. })
+            ),
+            "{b}: {err:?}"
+        );
+        let err = env
+            .reg
+            .delete_by_digest(&env.repo, m1.digest())
+            .await
+            .expect_err("delete by digest refused");
+        assert!(
+            matches!(
+                err,
+                DomainError::Meta(quayside_meta::MetaError::TagImmutable { .. })
+            ),
+            "{b}: {err:?}"
+        );
+        // The refused push wrote nothing (its transaction rolled back as a whole).
+        let after: Vec<_> = tag_rows(&env).await;
+        assert_eq!(after, before, "{b}: nothing was written");
+        assert_eq!(
+            found(
+                env.reg
+                    .manifest_by_tag(&env.repo, "locked")
+                    .await
+                    .expect("by tag")
+            )
+            .digest,
+            *m1.digest()
+        );
+        env.cleanup().await;
+    }
+}

@@ -18,6 +18,10 @@ pub enum MetaError {
     /// Database content conflicts with the schema quayside expects; nothing was written.
     #[error("schema conflict: {0}")]
     SchemaConflict(String),
+    /// The write would move, delete or overwrite an immutable tag (`tag.immutable`);
+    /// nothing was written.
+    #[error("tag '{tag}' is immutable")]
+    TagImmutable { tag: String },
     /// A query failed.
     #[error("database query failed: {0}")]
     Query(#[from] sqlx::Error),

@@ -89,14 +89,32 @@ pub struct NewManifest<'a> {
     pub blob_ids: &'a [i32],
     /// `manifest` ids for `manifestchild` rows.
     pub child_ids: &'a [i32],
+    /// Labels read from the manifest (source `manifest`), written only when this call
+    /// creates the manifest row, as Quay does.
+    pub labels: &'a [ManifestLabel<'a>],
+}
+
+/// A label a pushed manifest carries.
+#[derive(Debug, Clone)]
+pub struct ManifestLabel<'a> {
+    pub uuid: &'a str,
+    pub key: &'a str,
+    pub value: &'a str,
+    /// `text/plain` or `application/json`.
+    pub media_type: &'a str,
 }
 
 /// What keeps a written manifest alive.
 #[derive(Debug, Clone)]
 pub enum TagTarget<'a> {
     /// Point this (visible) tag at the manifest: the alive row, if it names another
-    /// manifest, ends now and a new row starts.
-    Tag(&'a str),
+    /// manifest, ends now and a new row starts, ending `end_after_ms` after its start when
+    /// given (a `quay.expires-after` label). An immutable alive row naming another
+    /// manifest refuses with [`MetaError::TagImmutable`].
+    Tag {
+        name: &'a str,
+        end_after_ms: Option<i64>,
+    },
     /// A hidden `$temp-…` tag, unless some tag already keeps the manifest alive at least as
     /// long. `end_ms: None` = never expires (manifests with a subject).
     Temporary { name: String, end_ms: Option<i64> },
@@ -847,7 +865,7 @@ impl Db {
                         .await?
                 }
             };
-            sqlx::query(
+            let created = sqlx::query(
                 "INSERT INTO manifest (repository_id, digest, media_type_id, manifest_bytes, \
                  config_media_type, layers_compressed_size, subject, subject_backfilled, \
                  artifact_type, artifact_type_backfilled) \
@@ -865,7 +883,9 @@ impl Db {
             .bind(m.artifact_type)
             .bind(true)
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected()
+                == 1;
             let manifest_id: i32 = sqlx::query_scalar(
                 "SELECT id FROM manifest WHERE repository_id = $1 AND digest = $2",
             )
@@ -873,6 +893,40 @@ impl Db {
             .bind(m.digest)
             .fetch_one(&mut *tx)
             .await?;
+            if created && !m.labels.is_empty() {
+                let source: i32 = sqlx::query_scalar(
+                    "SELECT id FROM labelsourcetype WHERE name = 'manifest'",
+                )
+                .fetch_one(&mut *tx)
+                .await?;
+                for l in m.labels {
+                    let media: i32 =
+                        sqlx::query_scalar("SELECT id FROM mediatype WHERE name = $1")
+                            .bind(l.media_type)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                    let label_id: i32 = sqlx::query_scalar(
+                        "INSERT INTO label (uuid, key, value, media_type_id, source_type_id) \
+                         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                    )
+                    .bind(l.uuid)
+                    .bind(l.key)
+                    .bind(l.value)
+                    .bind(media)
+                    .bind(source)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "INSERT INTO manifestlabel (repository_id, manifest_id, label_id) \
+                         VALUES ($1, $2, $3)",
+                    )
+                    .bind(m.repository_id)
+                    .bind(manifest_id)
+                    .bind(label_id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
             for blob_id in m.blob_ids {
                 sqlx::query(
                     "INSERT INTO manifestblob (repository_id, manifest_id, blob_id) \
@@ -896,9 +950,9 @@ impl Db {
                 .await?;
             }
             match target {
-                TagTarget::Tag(name) => {
-                    let current: Option<(i32, Option<i32>)> = sqlx::query_as(
-                        "SELECT t.id, t.manifest_id FROM tag t WHERE t.repository_id = $1 \
+                TagTarget::Tag { name, end_after_ms } => {
+                    let current: Option<(i32, Option<i32>, bool)> = sqlx::query_as(
+                        "SELECT t.id, t.manifest_id, t.immutable FROM tag t WHERE t.repository_id = $1 \
                          AND t.name = $2 AND (t.lifetime_end_ms IS NULL OR t.lifetime_end_ms > $3) \
                          ORDER BY t.lifetime_start_ms DESC LIMIT 1",
                     )
@@ -908,8 +962,13 @@ impl Db {
                     .fetch_optional(&mut *tx)
                     .await?;
                     let start = match current {
-                        Some((_, Some(mid))) if mid == manifest_id => None,
-                        Some((tag_id, _)) => {
+                        Some((_, Some(mid), _)) if mid == manifest_id => None,
+                        Some((_, _, true)) => {
+                            return Err(MetaError::TagImmutable {
+                                tag: (*name).to_owned(),
+                            });
+                        }
+                        Some((tag_id, _, _)) => {
                             let end = end_tag_row!(tx, m.repository_id, *name, tag_id, now_ms);
                             Some(end.unwrap_or(now_ms))
                         }
@@ -919,7 +978,7 @@ impl Db {
                         sqlx::query(
                             "INSERT INTO tag (name, repository_id, manifest_id, lifetime_start_ms, \
                              lifetime_end_ms, hidden, reversion, tag_kind_id, linked_tag_id, immutable) \
-                             VALUES ($1, $2, $3, $4, NULL, $5, $5, \
+                             VALUES ($1, $2, $3, $4, $6, $5, $5, \
                              (SELECT id FROM tagkind WHERE name = 'tag'), NULL, $5)",
                         )
                         .bind(*name)
@@ -927,6 +986,7 @@ impl Db {
                         .bind(manifest_id)
                         .bind(start)
                         .bind(false)
+                        .bind(end_after_ms.map(|d| start.saturating_add(d)))
                         .execute(&mut *tx)
                         .await?;
                     }
@@ -978,7 +1038,8 @@ impl Db {
         Ok(id)
     }
 
-    /// Ends the alive, visible tag `name`. Returns whether there was one.
+    /// Ends the alive, visible tag `name`. Returns whether there was one; an immutable one
+    /// refuses with [`MetaError::TagImmutable`].
     pub async fn delete_tag(
         &self,
         repository_id: i32,
@@ -994,9 +1055,9 @@ impl Db {
                     .execute(&mut *tx)
                     .await?;
             }
-            let ids: Vec<i32> = sqlx::query_scalar(
-                "SELECT id FROM tag WHERE repository_id = $1 AND name = $2 AND hidden = $3 \
-                 AND (lifetime_end_ms IS NULL OR lifetime_end_ms > $4)",
+            let rows: Vec<(i32, bool)> = sqlx::query_as(
+                "SELECT id, immutable FROM tag WHERE repository_id = $1 AND name = $2 \
+                 AND hidden = $3 AND (lifetime_end_ms IS NULL OR lifetime_end_ms > $4)",
             )
             .bind(repository_id)
             .bind(name)
@@ -1004,8 +1065,13 @@ impl Db {
             .bind(now_ms)
             .fetch_all(&mut *tx)
             .await?;
+            if rows.iter().any(|(_, immutable)| *immutable) {
+                return Err(MetaError::TagImmutable {
+                    tag: name.to_owned(),
+                });
+            }
             let mut ended = false;
-            for id in ids {
+            for (id, _) in rows {
                 ended |= end_tag_row!(tx, repository_id, name, id, now_ms).is_some();
             }
             tx.commit().await?;
@@ -1015,6 +1081,7 @@ impl Db {
     }
 
     /// Ends every alive, visible tag pointing at manifest `digest`. Returns whether any did.
+    /// If any of them is immutable, none is ended ([`MetaError::TagImmutable`]).
     pub async fn delete_tags_for_manifest(
         &self,
         repository_id: i32,
@@ -1030,10 +1097,10 @@ impl Db {
                     .execute(&mut *tx)
                     .await?;
             }
-            let tags: Vec<(i32, String)> = sqlx::query_as(
-                "SELECT t.id, t.name FROM tag t JOIN manifest m ON m.id = t.manifest_id \
+            let tags: Vec<(i32, String, bool)> = sqlx::query_as(
+                "SELECT t.id, t.name, t.immutable FROM tag t JOIN manifest m ON m.id = t.manifest_id \
                  WHERE m.repository_id = $1 AND m.digest = $2 AND t.hidden = $3 \
-                 AND (t.lifetime_end_ms IS NULL OR t.lifetime_end_ms > $4)",
+                 AND (t.lifetime_end_ms IS NULL OR t.lifetime_end_ms > $4) ORDER BY t.name",
             )
             .bind(repository_id)
             .bind(digest)
@@ -1041,8 +1108,11 @@ impl Db {
             .bind(now_ms)
             .fetch_all(&mut *tx)
             .await?;
+            if let Some((_, name, _)) = tags.iter().find(|t| t.2) {
+                return Err(MetaError::TagImmutable { tag: name.clone() });
+            }
             let mut ended = false;
-            for (id, name) in tags {
+            for (id, name, _) in tags {
                 ended |= end_tag_row!(tx, repository_id, name.as_str(), id, now_ms).is_some();
             }
             tx.commit().await?;

@@ -15,6 +15,9 @@
 use crate::identity::id32;
 use crate::{with_pool, Backend, Db, MetaError};
 
+/// The label whose value gives a manifest's tags an expiration.
+const EXPIRES_AFTER: &str = "quay.expires-after";
+
 /// The lock space of `registry.rs` ("QUAY" in the high bytes) — the same key, so API tag
 /// writes and registry pushes to one repository never interleave.
 const REPO_LOCK_BASE: i64 = 0x5155_4159_0000_0000;
@@ -396,7 +399,8 @@ impl Db {
 
     /// Points tag `name` at manifest `manifest_id` (Quay's `retarget_tag`): the alive,
     /// visible row of the name (if any) ends now, a new row starts now. Returns the new row,
-    /// or `None` when the alive row changed underneath (nothing is written then).
+    /// or `None` when the alive row changed underneath (nothing is written then). An
+    /// immutable alive row refuses with [`MetaError::TagImmutable`].
     pub async fn retarget_tag(&self, r: &Retarget<'_>) -> Result<Option<TagRow>, MetaError> {
         let backend = self.backend();
         let repo = id32(r.repository_id);
@@ -437,9 +441,10 @@ impl Db {
                     .await?;
                 }
             }
-            let existing: Option<(i32, Option<i64>)> = sqlx::query_as(
-                "SELECT id, lifetime_end_ms FROM tag WHERE repository_id = $1 AND name = $2 \
-                 AND hidden = $3 AND (lifetime_end_ms IS NULL OR lifetime_end_ms > $4) \
+            let existing: Option<(i32, Option<i64>, bool)> = sqlx::query_as(
+                "SELECT id, lifetime_end_ms, immutable FROM tag WHERE repository_id = $1 \
+                 AND name = $2 AND hidden = $3 \
+                 AND (lifetime_end_ms IS NULL OR lifetime_end_ms > $4) \
                  ORDER BY lifetime_start_ms DESC LIMIT 1",
             )
             .bind(repo)
@@ -448,8 +453,13 @@ impl Db {
             .bind(now)
             .fetch_optional(&mut *tx)
             .await?;
+            if matches!(existing, Some((_, _, true))) {
+                return Err(MetaError::TagImmutable {
+                    tag: r.name.to_owned(),
+                });
+            }
             let mut ok = true;
-            if let Some((tag_id, old_end)) = existing {
+            if let Some((tag_id, old_end, _)) = existing {
                 let taken: i64 = sqlx::query_scalar(
                     "SELECT COUNT(*) FROM tag WHERE repository_id = $1 AND name = $2 \
                      AND lifetime_end_ms = $3 AND id <> $4",
@@ -534,9 +544,10 @@ impl Db {
                     .execute(&mut *tx)
                     .await?;
             }
-            let existing: Option<(i32, Option<i64>)> = sqlx::query_as(
-                "SELECT id, lifetime_end_ms FROM tag WHERE repository_id = $1 AND name = $2 \
-                 AND hidden = $3 AND (lifetime_end_ms IS NULL OR lifetime_end_ms > $4) \
+            let existing: Option<(i32, Option<i64>, bool)> = sqlx::query_as(
+                "SELECT id, lifetime_end_ms, immutable FROM tag WHERE repository_id = $1 \
+                 AND name = $2 AND hidden = $3 \
+                 AND (lifetime_end_ms IS NULL OR lifetime_end_ms > $4) \
                  ORDER BY lifetime_start_ms DESC LIMIT 1",
             )
             .bind(repo)
@@ -550,7 +561,12 @@ impl Db {
                     tx.rollback().await?;
                     None
                 }
-                Some((tag_id, old_end)) => {
+                Some((_, _, true)) => {
+                    return Err(MetaError::TagImmutable {
+                        tag: name.to_owned(),
+                    });
+                }
+                Some((tag_id, old_end, _)) => {
                     let taken: i64 = sqlx::query_scalar(
                         "SELECT COUNT(*) FROM tag WHERE repository_id = $1 AND name = $2 \
                          AND lifetime_end_ms = $3 AND id <> $4",
@@ -685,9 +701,10 @@ impl Db {
             }
             let mut updated = false;
             if is_alive {
-                let alive: Option<(i32, Option<i64>)> = sqlx::query_as(
-                    "SELECT id, lifetime_end_ms FROM tag WHERE repository_id = $1 AND name = $2 \
-                     AND hidden = $3 AND (lifetime_end_ms IS NULL OR lifetime_end_ms > $4) \
+                let alive: Option<(i32, Option<i64>, bool)> = sqlx::query_as(
+                    "SELECT id, lifetime_end_ms, immutable FROM tag WHERE repository_id = $1 \
+                     AND name = $2 AND hidden = $3 \
+                     AND (lifetime_end_ms IS NULL OR lifetime_end_ms > $4) \
                      ORDER BY lifetime_start_ms DESC LIMIT 1",
                 )
                 .bind(repo)
@@ -696,7 +713,12 @@ impl Db {
                 .bind(now_ms)
                 .fetch_optional(&mut *tx)
                 .await?;
-                if let Some((tag_id, old_end)) = alive {
+                if matches!(alive, Some((_, _, true))) {
+                    return Err(MetaError::TagImmutable {
+                        tag: name.to_owned(),
+                    });
+                }
+                if let Some((tag_id, old_end, _)) = alive {
                     let sql = if old_end.is_some() {
                         "UPDATE tag SET lifetime_end_ms = $1 WHERE id = $2 AND lifetime_end_ms = $3"
                     } else {
@@ -749,6 +771,38 @@ impl Db {
         Ok(updated)
     }
 
+    /// Sets `tag.immutable` of tag row `tag_id` if the row is still alive at `now_ms`
+    /// (Quay's `set_tag_immutable`). Returns the previous value, or `None` when the row is
+    /// no longer alive.
+    pub async fn set_tag_immutable(
+        &self,
+        tag_id: i64,
+        immutable: bool,
+        now_ms: i64,
+    ) -> Result<Option<bool>, MetaError> {
+        let previous: Option<bool> = with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let previous: Option<bool> = sqlx::query_scalar(
+                "SELECT immutable FROM tag WHERE id = $1 \
+                 AND (lifetime_end_ms IS NULL OR lifetime_end_ms > $2)",
+            )
+            .bind(id32(tag_id))
+            .bind(now_ms)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if previous.is_some() {
+                sqlx::query("UPDATE tag SET immutable = $1 WHERE id = $2")
+                    .bind(immutable)
+                    .bind(id32(tag_id))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok::<Option<bool>, sqlx::Error>(previous)
+        })?;
+        Ok(previous)
+    }
+
     /// A namespace's time-machine window, `user.removed_tag_expiration_s`.
     pub async fn namespace_tag_expiration_s(
         &self,
@@ -769,6 +823,53 @@ impl Db {
             sqlx::query_scalar(SQL).bind(id32(manifest_id)).fetch_all(pool).await
         })?;
         Ok(ids.into_iter().map(i64::from).collect())
+    }
+
+    /// The `quay.expires-after` value that applies to the tags of manifest `manifest_id`
+    /// (Quay's `_get_expiry_label_for_manifest`): the manifest's own label, else, for a
+    /// list, the value every child's label shares.
+    pub async fn expiry_label_value(
+        &self,
+        manifest_id: i64,
+        is_list: bool,
+    ) -> Result<Option<String>, MetaError> {
+        let own = self
+            .manifest_labels(manifest_id)
+            .await?
+            .into_iter()
+            .rev()
+            .find(|l| l.key == EXPIRES_AFTER)
+            .map(|l| l.value);
+        if own.is_some() || !is_list {
+            return Ok(own);
+        }
+        let children = self.child_manifest_ids(manifest_id).await?;
+        self.shared_expiry_label(&children).await
+    }
+
+    /// The `quay.expires-after` value all of `manifest_ids` carry (the newest label of each);
+    /// `None` when one lacks it, they differ, or there are none.
+    pub async fn shared_expiry_label(
+        &self,
+        manifest_ids: &[i64],
+    ) -> Result<Option<String>, MetaError> {
+        let mut shared: Option<String> = None;
+        for (i, id) in manifest_ids.iter().enumerate() {
+            let mine = self
+                .manifest_labels(*id)
+                .await?
+                .into_iter()
+                .rev()
+                .find(|l| l.key == EXPIRES_AFTER)
+                .map(|l| l.value);
+            match (i, mine) {
+                (_, None) => return Ok(None),
+                (0, Some(v)) => shared = Some(v),
+                (_, Some(v)) if shared.as_deref() == Some(v.as_str()) => {}
+                (_, Some(_)) => return Ok(None),
+            }
+        }
+        Ok(shared)
     }
 
     /// Labels on manifest `manifest_id`, oldest first.

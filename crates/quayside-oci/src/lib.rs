@@ -5,11 +5,13 @@
 //! * [`endpoint`]: `/v2` route recognition.
 //! * [`media_types`]: media type constants and Quay's artifact-type allow-list.
 //! * [`manifest`]: manifest parsing/validation over the client's exact bytes.
+//! * [`labels`]: Quay's manifest labels and the `quay.expires-after` duration.
 //! * [`error`]: `/v2` error codes and the `{"errors":[...]}` envelope.
 
 pub mod digest;
 pub mod endpoint;
 pub mod error;
+pub mod labels;
 pub mod manifest;
 pub mod media_types;
 pub mod name;

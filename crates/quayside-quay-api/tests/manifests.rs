@@ -59,8 +59,12 @@ async fn push(
                 artifact_type: None,
                 blob_ids: &[],
                 child_ids,
+                labels: &[],
             },
-            &TagTarget::Tag(tag),
+            &TagTarget::Tag {
+                name: tag,
+                end_after_ms: None,
+            },
             now_ms(),
         )
         .await

@@ -43,7 +43,10 @@ fn image_bytes(marker: &str) -> String {
 async fn push(db: &Db, repo_id: i64, tag: Option<&str>, bytes: &str) -> String {
     let digest = quayside_oci::Digest::sha256_of(bytes.as_bytes()).to_string();
     let target = match tag {
-        Some(t) => TagTarget::Tag(t),
+        Some(t) => TagTarget::Tag {
+            name: t,
+            end_after_ms: None,
+        },
         None => TagTarget::Temporary {
             name: format!("$temp-{digest}"),
             end_ms: Some(now_ms() + 3_600_000),
@@ -61,6 +64,7 @@ async fn push(db: &Db, repo_id: i64, tag: Option<&str>, bytes: &str) -> String {
             artifact_type: None,
             blob_ids: &[],
             child_ids: &[],
+            labels: &[],
         },
         &target,
         now_ms(),
@@ -835,6 +839,154 @@ async fn permanent_deletion_needs_the_setting() {
             )
             .await;
         assert_problem(&r, 404, "not_found", "Not Found");
+        env.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn immutable_tags_refuse_move_delete_restore_and_expire() {
+    for backend in backends() {
+        let Fixture {
+            env,
+            repo_id,
+            token,
+        } = fixture(
+            backend,
+            "FEATURE_IMMUTABLE_TAGS: true\nPERMANENTLY_DELETE_TAGS: true",
+        )
+        .await;
+        let db = env.tdb.db().clone();
+        let m1 = push(&db, repo_id, Some("v1"), &image_bytes("1")).await;
+        let m2 = push(&db, repo_id, Some("other"), &image_bytes("2")).await;
+        let writer = env.user("wendy").await;
+        let writer_token = env.token(writer, "repo:read repo:write").await;
+        env.grant(repo_id, writer, Role::Write).await;
+        let url = format!("{TAGS}v1");
+
+        // A type error is a validation error.
+        let r = env
+            .call("PUT", &url, Some(&token), Some(json!({"immutable": "yes"})))
+            .await;
+        assert_eq!(r.status, 400, "{r:?}");
+        // Unknown tag: 404.
+        let r = env
+            .call(
+                "PUT",
+                &format!("{TAGS}nope"),
+                Some(&token),
+                Some(json!({"immutable": true})),
+            )
+            .await;
+        assert_problem(&r, 404, "not_found", "Not Found");
+
+        // Write access may lock a tag; the flag shows in the list and is logged once.
+        let r = env
+            .call(
+                "PUT",
+                &url,
+                Some(&writer_token),
+                Some(json!({"immutable": true})),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{r:?}");
+        let meta = last_log(&env, "change_tag_immutability").await;
+        assert_eq!(meta["tag"], "v1");
+        assert_eq!(meta["immutable"], true);
+        assert_eq!(meta["username"], "wendy");
+        let r = env
+            .call("PUT", &url, Some(&token), Some(json!({"immutable": true})))
+            .await;
+        assert_eq!(r.status, 201, "idempotent: {r:?}");
+        let r = env
+            .get(
+                &format!("{TAGS}?specificTag=v1&onlyActiveTags=true"),
+                Some(&token),
+            )
+            .await;
+        assert_eq!(r.json["tags"][0]["immutable"], true, "{r:?}");
+
+        // Move, delete, restore over and permanent delete are all refused; nothing changes.
+        let r = env
+            .call(
+                "PUT",
+                &url,
+                Some(&token),
+                Some(json!({"manifest_digest": m2})),
+            )
+            .await;
+        assert_problem(&r, 409, "tag_immutable", "Cannot move immutable tag 'v1'");
+        let r = env.call("DELETE", &url, Some(&token), None).await;
+        assert_problem(&r, 409, "tag_immutable", "Cannot delete immutable tag 'v1'");
+        let r = env
+            .call(
+                "POST",
+                &format!("{url}/restore"),
+                Some(&token),
+                Some(json!({"manifest_digest": m2})),
+            )
+            .await;
+        assert_problem(
+            &r,
+            409,
+            "tag_immutable",
+            "Cannot restore immutable tag 'v1'",
+        );
+        let r = env
+            .call(
+                "POST",
+                &format!("{url}/expire"),
+                Some(&token),
+                Some(json!({"is_alive": true})),
+            )
+            .await;
+        assert_problem(&r, 409, "tag_immutable", "Cannot expire immutable tag 'v1'");
+        let rows = scalar(
+            &db,
+            "SELECT COUNT(*) FROM tag WHERE repository_id = $1 AND name = 'v1'",
+            repo_id,
+        )
+        .await;
+        assert_eq!(rows, 1, "no row was written");
+        let r = env
+            .get(
+                &format!("{TAGS}?specificTag=v1&onlyActiveTags=true"),
+                Some(&token),
+            )
+            .await;
+        assert_eq!(r.json["tags"][0]["manifest_digest"], m1.as_str());
+
+        // Clearing needs admin: the writer gets 403, the owner may.
+        let r = env
+            .call(
+                "PUT",
+                &url,
+                Some(&writer_token),
+                Some(json!({"immutable": false})),
+            )
+            .await;
+        assert_eq!(r.status, 403, "{r:?}");
+        // One request can unlock and move.
+        let r = env
+            .call(
+                "PUT",
+                &url,
+                Some(&token),
+                Some(json!({"immutable": false, "manifest_digest": m2})),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{r:?}");
+        let meta = last_log(&env, "change_tag_immutability").await;
+        assert_eq!(meta["immutable"], false);
+        let r = env
+            .get(
+                &format!("{TAGS}?specificTag=v1&onlyActiveTags=true"),
+                Some(&token),
+            )
+            .await;
+        assert_eq!(r.json["tags"][0]["manifest_digest"], m2.as_str());
+        assert_eq!(r.json["tags"][0]["immutable"], false);
+        let r = env.call("DELETE", &url, Some(&token), None).await;
+        assert_eq!(r.status, 204, "{r:?}");
         env.cleanup().await;
     }
 }

@@ -100,6 +100,10 @@ impl From<DomainError> for V2Error {
                 RegistryError::new(ErrorCode::BlobUploadInvalid).with_detail(json!({ "reason": reason })),
             ),
             D::Unsupported(_) => V2Error::NotFound,
+            D::Meta(quayside_meta::MetaError::TagImmutable { tag }) => V2Error::Registry(
+                RegistryError::new(ErrorCode::TagImmutable)
+                    .with_detail_message(format!("tag '{tag}' is immutable")),
+            ),
             D::TagExpired(tag) => V2Error::Registry(RegistryError::new(ErrorCode::TagExpired).with_message(format!(
                 "Tag {tag} was deleted or has expired. To pull, revive via time machine"
             ))),

@@ -15,9 +15,10 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 use quayside_auth::Role;
 use quayside_meta::tags::{ApiManifestRow, LabelOutcome, LabelRow, NewLabel};
+use quayside_oci::labels;
 use serde_json::{json, Value};
 
-use super::tag::{duration_seconds, guard_repo, is_manifest_list, now_ms, LABEL_EXPIRY_KEY};
+use super::tag::{guard_repo, is_manifest_list, now_ms, LABEL_EXPIRY_KEY};
 use crate::ctx::{no_content, ok, py_repr, with_status, Body, Ctx};
 use crate::routes::{delete, get, h, post, ApiResult, Operation, QueryParam};
 use crate::views::format_date;
@@ -359,13 +360,6 @@ fn valid_label_key(key: &str) -> bool {
     }) && b.iter().all(|c| alnum(*c) || *c == b'-' || *c == b'.')
 }
 
-/// Quay's `is_json`: an object or array literal that parses.
-fn is_json(value: &str) -> bool {
-    ((value.starts_with('{') && value.ends_with('}'))
-        || (value.starts_with('[') && value.ends_with(']')))
-        && serde_json::from_str::<Value>(value).is_ok()
-}
-
 async fn add_label(ctx: Ctx) -> ApiResult {
     check_manifestref(ctx.param("manifestref"))?;
     let repo = guard_repo(&ctx, Role::Write, false, true).await?;
@@ -384,11 +378,7 @@ async fn add_label(ctx: Ctx) -> ApiResult {
             "Label is of an invalid format or missing please use {LABEL_KEY_REGEX} format for labels"
         )));
     }
-    let media_type = media_type.unwrap_or(if is_json(value) {
-        "application/json"
-    } else {
-        "text/plain"
-    });
+    let media_type = media_type.unwrap_or(labels::value_media_type(value));
     let uuid = uuid::Uuid::new_v4().hyphenated().to_string();
     let db = ctx.auth().db();
     let label =
@@ -411,7 +401,7 @@ async fn add_label(ctx: Ctx) -> ApiResult {
             LabelOutcome::NoManifest => return Err(QuayApiError::not_found()),
         };
     if key == LABEL_EXPIRY_KEY {
-        if let Some(secs) = duration_seconds(value) {
+        if let Some(secs) = labels::duration_seconds(value) {
             for t in db.alive_tags_for_manifest(m.id, now_ms()).await? {
                 let end = t
                     .lifetime_start_ms
@@ -503,14 +493,6 @@ mod tests {
             assert!(!valid_label_key(bad), "{bad}");
         }
         assert!(!valid_label_key(&"a".repeat(256)));
-    }
-
-    #[test]
-    fn json_values_are_detected_like_quay() {
-        assert!(is_json("{\"a\": 1}"));
-        assert!(is_json("[1, 2]"));
-        assert!(!is_json("{nope}"));
-        assert!(!is_json("42"));
     }
 
     #[test]

@@ -10,18 +10,27 @@
 //! `removed_tag_expiration_s` (Quay's GC deletes older rows and then unreferenced
 //! manifests, after which the restore answers 404).
 //!
-//! Not done: `FEATURE_IMMUTABLE_TAGS` (immutable tags are neither set nor enforced; with
-//! the feature on the tag view only reports the column), and re-signing a schema 1
-//! manifest for another tag name (Quay rewrites it; quayside refuses with "Could not move
-//! tag").
+//! Immutable tags (`tag.immutable`): `PUT .../tag/<tag>` with `{"immutable": true}` sets
+//! the flag on the alive tag (write access), `false` clears it (repository admin). An
+//! immutable tag cannot be moved, deleted, restored over or pushed out of the time machine
+//! (`409 tag_immutable`, "Cannot <operation> immutable tag '<tag>'"); `/v2` pushes and
+//! deletes answer `TAG_IMMUTABLE`. The tag view shows the flag with
+//! `FEATURE_IMMUTABLE_TAGS`; enforcement follows the column, whatever the feature says, so
+//! a flag set by Quay is honoured.
+//!
+//! Not done: re-signing a schema 1 manifest for another tag name (Quay rewrites it;
+//! quayside refuses with "Could not move tag").
 
 use axum::http::StatusCode;
 use quayside_auth::Role;
 use quayside_meta::registry::RegistryRepo;
 use quayside_meta::tags::{Retarget, TagHistoryQuery, TagNameFilter, TagRow, TimeMachineRemoval};
+use quayside_meta::MetaError;
+use quayside_oci::labels;
 use serde_json::{json, Map, Value};
 
 use crate::ctx::{ok, with_status, Body, Ctx};
+use crate::error::ErrorType;
 use crate::routes::{delete, get, h, post, put, ApiResult, Operation, QueryParam};
 use crate::views::format_date;
 use crate::{QuayApiError, QuayApiSettings};
@@ -35,7 +44,7 @@ const FILTER_SYNTAX: &str = "Unsupported syntax for filter_tag_name. Expected <o
 /// `TEMP_TAG_EXPIRATION_SEC` of Quay's `lookup_manifest(require_available=True)`.
 const LOOKUP_TEMP_TAG_SEC: i64 = 300;
 /// The label whose value sets the expiration of a manifest's tags.
-pub(crate) const LABEL_EXPIRY_KEY: &str = "quay.expires-after";
+pub(crate) const LABEL_EXPIRY_KEY: &str = labels::EXPIRES_AFTER;
 
 const LIST_PARAMS: &[QueryParam] = &[
     QueryParam {
@@ -284,23 +293,58 @@ fn validate_change_tag(body: &Body) -> Result<(), QuayApiError> {
             return Err(not_of_types(v, "'number', 'null'"));
         }
     }
+    if let Some(v) = body.get("immutable") {
+        if !v.is_boolean() {
+            return Err(not_of_types(v, "'boolean'"));
+        }
+    }
     Ok(())
 }
 
-/// `convert_to_timedelta`: `<int><s|m|h|d|w>` in seconds.
-pub(crate) fn duration_seconds(value: &str) -> Option<i64> {
-    let unit = value.chars().last()?;
-    let number = &value[..value.len() - unit.len_utf8()];
-    let mult: i64 = match unit {
-        's' => 1,
-        'm' => 60,
-        'h' => 3600,
-        'd' => 86_400,
-        'w' => 7 * 86_400,
-        _ => return None,
-    };
-    let n: i64 = number.trim().replace('_', "").parse().ok()?;
-    n.checked_mul(mult)
+/// Sets or clears `tag.immutable` of the alive tag (Quay's `change_tag_immutability`):
+/// setting needs write access (already checked), clearing needs repository admin.
+async fn change_immutability(
+    ctx: &Ctx,
+    repo: &RegistryRepo,
+    tag: &str,
+    immutable: bool,
+) -> Result<(), QuayApiError> {
+    let (ns, repo_name) = ctx.repo_param();
+    if !immutable {
+        let admin = ctx.repo_role(ns, repo_name).await? == Some(Role::Admin)
+            || (ctx.state.settings.config.feature("SUPERUSERS_FULL_ACCESS") && ctx.is_superuser());
+        if !admin {
+            return Err(ctx.caller.unauthorized());
+        }
+    }
+    let db = ctx.auth().db();
+    let repo_id = i64::from(repo.id);
+    let now = now_ms();
+    let current = db
+        .alive_tag(repo_id, tag, now)
+        .await?
+        .ok_or_else(QuayApiError::not_found)?;
+    let previous = db
+        .set_tag_immutable(current.id, immutable, now)
+        .await?
+        .ok_or_else(QuayApiError::not_found)?;
+    if previous != immutable {
+        ctx.log(
+            "change_tag_immutability",
+            i64::from(repo.namespace_id),
+            Some(repo_id),
+            json!({
+                "username": username(ctx),
+                "repo": repo_name,
+                "tag": tag,
+                "namespace": ns,
+                "immutable": immutable,
+                "old_immutable": previous,
+            }),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// The `quay.expires-after` value that applies to a manifest's tags, in seconds: the
@@ -310,35 +354,23 @@ pub(crate) async fn expiry_label_seconds(
     manifest_id: i64,
     media_type: &str,
 ) -> Result<Option<i64>, QuayApiError> {
-    let db = ctx.auth().db();
-    let own = db
-        .manifest_labels(manifest_id)
-        .await?
-        .into_iter()
-        .find(|l| l.key == LABEL_EXPIRY_KEY)
-        .map(|l| l.value);
-    let value = match own {
-        Some(v) => Some(v),
-        None if is_manifest_list(media_type) => {
-            let mut shared: Option<Option<String>> = None;
-            for child in db.child_manifest_ids(manifest_id).await? {
-                let mine: Vec<String> = db
-                    .manifest_labels(child)
-                    .await?
-                    .into_iter()
-                    .filter(|l| l.key == LABEL_EXPIRY_KEY)
-                    .map(|l| l.value)
-                    .collect();
-                shared = Some(match shared {
-                    None => mine.last().cloned(),
-                    Some(prev) => prev.filter(|p| mine.last() == Some(p)),
-                });
-            }
-            shared.flatten()
-        }
-        None => None,
-    };
-    Ok(value.and_then(|v| duration_seconds(&v)))
+    let value = ctx
+        .auth()
+        .db()
+        .expiry_label_value(manifest_id, is_manifest_list(media_type))
+        .await?;
+    Ok(value.and_then(|v| labels::duration_seconds(&v)))
+}
+
+/// A refused write to an immutable tag: `409 tag_immutable`.
+pub(crate) fn immutable_error(e: MetaError, operation: &str) -> QuayApiError {
+    match e {
+        MetaError::TagImmutable { tag } => QuayApiError::problem(
+            ErrorType::TagImmutable,
+            format!("Cannot {operation} immutable tag '{tag}'"),
+        ),
+        other => other.into(),
+    }
 }
 
 /// Quay's `retarget_tag` through the registry model: a `quay.expires-after` label gives the
@@ -366,8 +398,7 @@ async fn retarget(
         .map(|s| s.saturating_mul(1000));
     let now = now_ms();
     let temp = format!("$temp-{}", uuid::Uuid::new_v4().hyphenated());
-    Ok(ctx
-        .auth()
+    ctx.auth()
         .db()
         .retarget_tag(&Retarget {
             repository_id: i64::from(repo.id),
@@ -378,7 +409,8 @@ async fn retarget(
             end_after_ms,
             temp_tag: Some((temp, now + LOOKUP_TEMP_TAG_SEC * 1000)),
         })
-        .await?)
+        .await
+        .map_err(|e| immutable_error(e, if is_reversion { "restore" } else { "move" }))
 }
 
 /// `LABELED_EXPIRATION_MINIMUM` / `LABELED_EXPIRATION_MAXIMUM` (`1h` / `104w`) in seconds.
@@ -388,7 +420,7 @@ fn expiration_bounds(settings: &QuayApiSettings) -> (i64, i64) {
             .config
             .get(key)
             .and_then(Value::as_str)
-            .and_then(duration_seconds)
+            .and_then(labels::duration_seconds)
             .unwrap_or(default)
     };
     (
@@ -412,6 +444,13 @@ async fn change_tag(ctx: Ctx) -> ApiResult {
     let db = ctx.auth().db();
     let repo_id = i64::from(repo.id);
     let namespace_id = i64::from(repo.namespace_id);
+
+    // Clearing immutability comes first and setting it last, so that one request can
+    // unlock-and-move or move-and-lock a tag.
+    let immutable = body.get("immutable").and_then(Value::as_bool);
+    if immutable == Some(false) {
+        change_immutability(&ctx, &repo, tag, false).await?;
+    }
 
     if let Some(expiration) = body.get("expiration") {
         let current = db
@@ -510,6 +549,9 @@ async fn change_tag(ctx: Ctx) -> ApiResult {
         )
         .await?;
     }
+    if immutable == Some(true) {
+        change_immutability(&ctx, &repo, tag, true).await?;
+    }
     Ok(with_status(StatusCode::CREATED, Value::from("Updated")))
 }
 
@@ -522,7 +564,8 @@ async fn delete_tag(ctx: Ctx) -> ApiResult {
     ctx.auth()
         .db()
         .delete_alive_tag(repo_id, tag, now_ms())
-        .await?
+        .await
+        .map_err(|e| immutable_error(e, "delete"))?
         .ok_or_else(QuayApiError::not_found)?;
     let (ns, repo_name) = ctx.repo_param();
     ctx.log(
@@ -648,7 +691,8 @@ async fn expire_tag(ctx: Ctx) -> ApiResult {
             now_ms: now,
             window_ms: window,
         })
-        .await?;
+        .await
+        .map_err(|e| immutable_error(e, "expire"))?;
     if !updated {
         return Err(QuayApiError::not_found());
     }
@@ -672,19 +716,6 @@ async fn expire_tag(ctx: Ctx) -> ApiResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_as_quay_reads_them() {
-        assert_eq!(duration_seconds("2w"), Some(1_209_600));
-        assert_eq!(duration_seconds("1d"), Some(86_400));
-        assert_eq!(duration_seconds("24h"), Some(86_400));
-        assert_eq!(duration_seconds("90m"), Some(5400));
-        assert_eq!(duration_seconds("45s"), Some(45));
-        assert_eq!(duration_seconds("-1d"), Some(-86_400));
-        assert_eq!(duration_seconds("2y"), None);
-        assert_eq!(duration_seconds("w"), None);
-        assert_eq!(duration_seconds(""), None);
-    }
 
     #[test]
     fn truthy_like_quay() {

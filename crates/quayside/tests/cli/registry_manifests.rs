@@ -836,9 +836,97 @@ async fn catalog_paging(ctx: &Ctx) {
     );
 }
 
+/// A `quay.expires-after` config label ends the pushed tag; an immutable tag answers
+/// `TAG_IMMUTABLE` (409) to an overwrite and to deletes by tag and by digest.
+async fn labels_and_immutable_tags(ctx: &Ctx, run: &Running) {
+    let repo = "carol/locked";
+    let mut images = Vec::new();
+    for (i, labels) in [json!({"quay.expires-after": "4h"}), json!({})]
+        .into_iter()
+        .enumerate()
+    {
+        let config = serde_json::to_vec(&json!({"architecture": "amd64", "os": "linux",
+            "config": {"Labels": labels}, "rootfs": {"type": "layers", "diff_ids": []}}))
+        .expect("json");
+        let layer = format!("locked layer {i}");
+        let cd = ctx.push_blob(repo, &config).await;
+        let ld = ctx.push_blob(repo, layer.as_bytes()).await;
+        images.push(docker_image(&cd, config.len(), &ld, layer.len()));
+    }
+    let resp = ctx
+        .put_manifest(repo, "v1", Some(DOCKER_V2), &images[0])
+        .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let db = db(run).await;
+    let r = db
+        .registry_repository(USER, "locked")
+        .await
+        .expect("query")
+        .expect("repo");
+    let tag = db
+        .alive_tag(i64::from(r.id), "v1", chrono::Utc::now().timestamp_millis())
+        .await
+        .expect("query")
+        .expect("alive v1");
+    assert_eq!(
+        tag.lifetime_end_ms,
+        Some(tag.lifetime_start_ms + 4 * 3_600_000),
+        "the label ends the tag"
+    );
+    let labels = db.manifest_labels(tag.manifest_id).await.expect("labels");
+    assert_eq!(
+        labels
+            .iter()
+            .map(|l| (l.key.as_str(), l.value.as_str(), l.source_type.as_str()))
+            .collect::<Vec<_>>(),
+        vec![("quay.expires-after", "4h", "manifest")]
+    );
+    db.set_tag_immutable(tag.id, true, chrono::Utc::now().timestamp_millis())
+        .await
+        .expect("lock")
+        .expect("alive");
+    db.close().await;
+
+    let (status, code, _, detail) = error_of(
+        ctx.put_manifest(repo, "v1", Some(DOCKER_V2), &images[1])
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (status, code.as_str(), detail.as_str()),
+        (
+            StatusCode::CONFLICT,
+            "TAG_IMMUTABLE",
+            "tag 'v1' is immutable"
+        )
+    );
+    for reference in ["v1".to_string(), digest(&images[0])] {
+        let resp = ctx
+            .req(Method::DELETE, &format!("/v2/{repo}/manifests/{reference}"))
+            .send()
+            .await
+            .expect("delete");
+        let (status, code, ..) = error_of(resp).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (StatusCode::CONFLICT, "TAG_IMMUTABLE"),
+            "{reference}"
+        );
+    }
+    // Re-pushing what the tag already names is not an overwrite.
+    let resp = ctx
+        .put_manifest(repo, "v1", Some(DOCKER_V2), &images[0])
+        .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let (status, _, dcd, _) = ctx.get_manifest(repo, "v1", DOCKER_V2).await;
+    assert_eq!((status, dcd), (StatusCode::OK, digest(&images[0])));
+}
+
 async fn suite(run: Running) {
     fixtures::create_user(&run.db_uri, USER, PASSWORD, "carol@example.com").await;
-    let repos = ["s1", "lists", "policy", "safety", "race-a", "race-b"];
+    let repos = [
+        "s1", "lists", "policy", "safety", "race-a", "race-b", "locked",
+    ];
     let scope: Vec<String> = repos
         .iter()
         .map(|r| format!("repository:{USER}/{r}:pull,push"))
@@ -875,6 +963,7 @@ async fn suite(run: Running) {
     artifact_policy(&ctx).await;
     safety(&ctx, &run).await;
     catalog_paging(&ctx).await;
+    labels_and_immutable_tags(&ctx, &run).await;
     run.stop().await;
 }
 
