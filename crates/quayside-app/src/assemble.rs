@@ -10,7 +10,7 @@ use quayside_domain::{Registry, RegistrySettings};
 use quayside_meta::Db;
 use quayside_metrics::{Metrics, MetricsOptions, TrackedNamespaces};
 use quayside_oci::NameRules;
-use quayside_quay_api::{QuayApiSettings, QuayApiState};
+use quayside_quay_api::{BlobFuture, BlobReader, QuayApiSettings, QuayApiState};
 use quayside_registry_api::{V2Settings, V2State};
 use quayside_storage::DistributedStorage;
 
@@ -111,6 +111,29 @@ pub fn effective_preference(config: &Config) -> Vec<String> {
     }
 }
 
+/// The `/api/v1` views' read access to small blobs (manifest configs), through the
+/// registry model: only blobs visible in the repository, never more than asked for.
+struct RegistryBlobReader(Registry);
+
+impl BlobReader for RegistryBlobReader {
+    fn read_blob<'a>(
+        &'a self,
+        repository_id: i64,
+        digest: &'a str,
+        max_bytes: u64,
+    ) -> BlobFuture<'a> {
+        Box::pin(async move {
+            let Ok(digest) = quayside_oci::Digest::parse(digest) else {
+                return Ok(None);
+            };
+            self.0
+                .read_small_blob(repository_id, &digest, max_bytes)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+}
+
 pub async fn assemble(resolved: &Resolved, db: Db) -> Result<AppState, AssembleError> {
     assemble_with(resolved, db, auth_settings(resolved)).await
 }
@@ -132,16 +155,6 @@ pub async fn assemble_with(
         .transpose()?;
     let auth = Auth::start(db.clone(), auth_settings).await?;
     let live = Arc::new(LiveSettings::from_config(config));
-    let quay_api = QuayApiState::new(
-        auth.clone(),
-        QuayApiSettings {
-            authentication_type: config.authentication_type.clone(),
-            user_initialize: config.feature("USER_INITIALIZE"),
-            mailing: config.feature("MAILING"),
-            config: Arc::new(config.clone()),
-            live: live.clone(),
-        },
-    );
     let registry = Registry::new(
         db.clone(),
         storage.clone(),
@@ -152,6 +165,17 @@ pub async fn assemble_with(
             referrers_api: config.feature("REFERRERS_API"),
         },
     );
+    let quay_api = QuayApiState::new(
+        auth.clone(),
+        QuayApiSettings {
+            authentication_type: config.authentication_type.clone(),
+            user_initialize: config.feature("USER_INITIALIZE"),
+            mailing: config.feature("MAILING"),
+            config: Arc::new(config.clone()),
+            live: live.clone(),
+        },
+    )
+    .with_blob_reader(Arc::new(RegistryBlobReader(registry.clone())));
     let metrics = Metrics::with_options(MetricsOptions {
         tracked_namespaces: config
             .get("TRACKED_NAMESPACES")

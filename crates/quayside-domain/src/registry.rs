@@ -1046,19 +1046,38 @@ impl Registry {
         if desc.size > MAX_LABEL_CONFIG {
             return Ok(None);
         }
-        let Some(blob) = self.blob(repo, &desc.digest).await? else {
+        self.read_small_blob(repo.id, &desc.digest, MAX_LABEL_CONFIG)
+            .await
+    }
+
+    /// The whole content of blob `digest` if it is visible in repository `repository_id`
+    /// and at most `max` bytes long (`None` when it is not visible or larger), for readers
+    /// of small blobs such as a manifest's config.
+    pub async fn read_small_blob(
+        &self,
+        repository_id: i64,
+        digest: &Digest,
+        max: u64,
+    ) -> Result<Option<Vec<u8>>, DomainError> {
+        let (now, _) = now();
+        let row = self
+            .inner
+            .db
+            .repository_blob(id32(repository_id)?, &digest.to_string(), now)
+            .await?;
+        let Some(row) = row else {
             return Ok(None);
         };
-        if blob.size > MAX_LABEL_CONFIG {
+        let blob = self.blob_info(row).await?;
+        if blob.size > max {
             return Ok(None);
         }
         let mut stream = self.open_blob(&blob, None).await?;
         let mut buf = Vec::with_capacity(usize::try_from(blob.size).unwrap_or(0));
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| {
-                DomainError::Inconsistent(format!("reading config blob {}: {e}", desc.digest))
-            })?;
-            if (buf.len() + chunk.len()) as u64 > MAX_LABEL_CONFIG {
+            let chunk = chunk
+                .map_err(|e| DomainError::Inconsistent(format!("reading blob {digest}: {e}")))?;
+            if (buf.len() + chunk.len()) as u64 > max {
                 return Ok(None);
             }
             buf.extend_from_slice(&chunk);

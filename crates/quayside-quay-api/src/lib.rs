@@ -21,7 +21,9 @@ mod routes;
 pub(crate) mod views;
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -85,6 +87,25 @@ impl QuayApiSettings {
     }
 }
 
+/// What [`BlobReader::read_blob`] returns (the shape of `futures::future::BoxFuture`).
+pub type BlobFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Option<Vec<u8>>, String>> + Send + 'a>>;
+
+/// Read-only access to the content of small blobs, for views that need more than the
+/// metadata database holds (a manifest's config blob). The application implements it over
+/// the registry model; the API never writes blobs.
+pub trait BlobReader {
+    /// The whole content of blob `digest` if it is visible in repository `repository_id`
+    /// and at most `max_bytes` long; `Ok(None)` when it is not visible or larger. `Err`
+    /// carries a description of a storage or database failure.
+    fn read_blob<'a>(
+        &'a self,
+        repository_id: i64,
+        digest: &'a str,
+        max_bytes: u64,
+    ) -> BlobFuture<'a>;
+}
+
 /// Shared, cheaply cloned state of the `/api/v1` handlers.
 ///
 /// `SECRET_KEY` (the key of `encrypted_password`) is held by [`Auth`]
@@ -98,6 +119,9 @@ pub struct QuayApiState {
     log_kinds: LogKinds,
     /// Serialises first-user initialisation within this process.
     init_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Blob content for views that need it (absent: those views show what the database
+    /// alone gives).
+    pub(crate) blob_reader: Option<Arc<dyn BlobReader + Send + Sync>>,
 }
 
 impl QuayApiState {
@@ -110,7 +134,14 @@ impl QuayApiState {
             table: Arc::new(table),
             log_kinds: LogKinds::default(),
             init_lock: Arc::new(tokio::sync::Mutex::new(())),
+            blob_reader: None,
         }
+    }
+
+    /// This state with `reader` giving views blob content (a manifest's config blob).
+    pub fn with_blob_reader(mut self, reader: Arc<dyn BlobReader + Send + Sync>) -> Self {
+        self.blob_reader = Some(reader);
+        self
     }
 }
 
@@ -126,6 +157,7 @@ impl std::fmt::Debug for QuayApiState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("QuayApiState")
             .field("settings", &self.settings)
+            .field("blob_reader", &self.blob_reader.is_some())
             .finish_non_exhaustive()
     }
 }

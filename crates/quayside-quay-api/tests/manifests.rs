@@ -1,14 +1,19 @@
 //! Manifests and labels on /api/v1 (Quay `endpoints/api/manifest.py`): the manifest view,
 //! label add/list/get/delete with Quay's validation, `quay.expires-after`, permissions,
-//! repository states and audit rows — on SQLite and PostgreSQL.
+//! repository states and audit rows, and the per-layer details read from a schema 2 /
+//! OCI config blob — on SQLite and PostgreSQL.
 
 mod common;
+
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use common::*;
 use quayside_auth::Role;
 use quayside_meta::registry::{NewManifest, TagTarget};
 use quayside_meta::tags::NewLabel;
 use quayside_meta::{with_pool, Db};
+use quayside_quay_api::{BlobFuture, BlobReader};
 use serde_json::{json, Value};
 
 fn now_ms() -> i64 {
@@ -550,6 +555,360 @@ async fn expires_after_label_sets_tag_expiration() {
             end >= before + 7200 && end <= now_ms() / 1000 + 7200,
             "{r:?}"
         );
+        env.cleanup().await;
+    }
+}
+
+/// Blob content by (repository id, digest), or a read failure; what the application's
+/// registry-backed reader answers, kept in memory.
+#[derive(Default)]
+struct MemBlobs(std::sync::Mutex<HashMap<(i64, String), BlobRead>>);
+
+type BlobRead = Result<Vec<u8>, String>;
+
+impl MemBlobs {
+    fn put(&self, repository_id: i64, bytes: &[u8]) -> String {
+        let digest = quayside_oci::Digest::sha256_of(bytes).to_string();
+        self.0
+            .lock()
+            .expect("lock")
+            .insert((repository_id, digest.clone()), Ok(bytes.to_vec()));
+        digest
+    }
+
+    fn fail(&self, repository_id: i64, digest: &str) {
+        self.0.lock().expect("lock").insert(
+            (repository_id, digest.to_owned()),
+            Err("disk on fire".into()),
+        );
+    }
+}
+
+impl BlobReader for MemBlobs {
+    fn read_blob<'a>(
+        &'a self,
+        repository_id: i64,
+        digest: &'a str,
+        max_bytes: u64,
+    ) -> BlobFuture<'a> {
+        let found = self
+            .0
+            .lock()
+            .expect("lock")
+            .get(&(repository_id, digest.to_owned()))
+            .cloned();
+        Box::pin(async move {
+            match found {
+                None => Ok(None),
+                Some(Ok(b)) if b.len() as u64 > max_bytes => Ok(None),
+                Some(Ok(b)) => Ok(Some(b)),
+                Some(Err(e)) => Err(e),
+            }
+        })
+    }
+}
+
+/// An environment whose API state reads blobs from `blobs`.
+async fn env_with_blobs(backend: Backend, blobs: &Arc<MemBlobs>) -> Env {
+    let mut env = env(backend).await;
+    let reader: Arc<dyn BlobReader + Send + Sync> = blobs.clone();
+    env.router = quayside_quay_api::router(env.state.clone().with_blob_reader(reader));
+    env
+}
+
+const DOCKER_V2: &str = "application/vnd.docker.distribution.manifest.v2+json";
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+const EMPTY_LAYER: &str = "sha256:a3ed95caeb02ffe68cdd9fd84406680ae93d633cb16422d00e8a7c22955b46d4";
+
+fn layer_digest(c: char) -> String {
+    format!("sha256:{}", c.to_string().repeat(64))
+}
+
+/// A two-layer manifest (`a…` 100 bytes, `b…` 200 bytes) over a config of `config_size`
+/// bytes with digest `config_digest`.
+fn two_layer_manifest(
+    media_type: &str,
+    config_media_type: &str,
+    config_digest: &str,
+    config_size: usize,
+) -> String {
+    let layer_type = if media_type == DOCKER_V2 {
+        "application/vnd.docker.image.rootfs.diff.tar.gzip"
+    } else {
+        "application/vnd.oci.image.layer.v1.tar+gzip"
+    };
+    json!({
+        "schemaVersion": 2,
+        "mediaType": media_type,
+        "config": {"mediaType": config_media_type, "digest": config_digest, "size": config_size},
+        "layers": [
+            {"mediaType": layer_type, "digest": layer_digest('a'), "size": 100},
+            {"mediaType": layer_type, "digest": layer_digest('b'), "size": 200}
+        ]
+    })
+    .to_string()
+}
+
+/// The view's `layers` when only the manifest bytes are used.
+fn bytes_only_layers() -> Value {
+    let entry = |index: usize, c: char, size: u64| {
+        json!({
+            "index": index, "compressed_size": size, "is_remote": false, "urls": null,
+            "command": null, "comment": null, "author": null,
+            "blob_digest": layer_digest(c), "created_datetime": null,
+        })
+    };
+    json!([entry(0, 'a', 100), entry(1, 'b', 200)])
+}
+
+async fn manifest_layers(env: &Env, token: &str, digest: &str) -> Value {
+    let r = env
+        .get(&format!("{REPO}/manifest/{digest}"), Some(token))
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    r.json["layers"].clone()
+}
+
+#[tokio::test]
+async fn schema2_layers_follow_the_config_history() {
+    for backend in backends() {
+        let blobs = Arc::new(MemBlobs::default());
+        let env = env_with_blobs(backend, &blobs).await;
+        let (alice, token) = env.user_with_token("alice").await;
+        let repo_id = env.repo("alice", "app", false, Some(alice)).await;
+        let db = env.tdb.db().clone();
+        let config = json!({
+            "architecture": "amd64",
+            "os": "linux",
+            "rootfs": {"type": "layers", "diff_ids": []},
+            "history": [
+                {"created": "2018-04-03T18:37:09.284840891Z",
+                 "created_by": "/bin/sh -c #(nop) ADD file:9e4ca21c in / ",
+                 "author": "Alice <alice@example.com>"},
+                {"created": "2018-04-03T18:37:09.613317719Z",
+                 "created_by": "/bin/sh -c #(nop)  CMD [\"sh\"]",
+                 "empty_layer": true},
+                {"created": "2023-11-14T22:13:20+01:00",
+                 "created_by": "[\"/bin/sh\",\"-c\",\"make install\"]",
+                 "comment": "buildkit.dockerfile.v0",
+                 "author": "bob"}
+            ]
+        })
+        .to_string();
+        let config_digest = blobs.put(repo_id, config.as_bytes());
+        let bytes = two_layer_manifest(
+            DOCKER_V2,
+            "application/vnd.docker.container.image.v1+json",
+            &config_digest,
+            config.len(),
+        );
+        let (_, digest) = push(&db, repo_id, "latest", &bytes, DOCKER_V2, &[]).await;
+
+        let layers = manifest_layers(&env, &token, &digest).await;
+        assert_eq!(
+            layers,
+            json!([
+                {"index": 0, "compressed_size": 100, "is_remote": false, "urls": null,
+                 "command": ["/bin/sh -c #(nop) ADD file:9e4ca21c in / "],
+                 "comment": null, "author": "Alice <alice@example.com>",
+                 "blob_digest": layer_digest('a'),
+                 "created_datetime": "Tue, 03 Apr 2018 18:37:09 -0000"},
+                {"index": 1, "compressed_size": 32, "is_remote": false, "urls": null,
+                 "command": ["/bin/sh -c #(nop)  CMD [\"sh\"]"],
+                 "comment": null, "author": null,
+                 "blob_digest": EMPTY_LAYER,
+                 "created_datetime": "Tue, 03 Apr 2018 18:37:09 -0000"},
+                {"index": 2, "compressed_size": 200, "is_remote": false, "urls": null,
+                 "command": ["/bin/sh", "-c", "make install"],
+                 "comment": "buildkit.dockerfile.v0", "author": "bob",
+                 "blob_digest": layer_digest('b'),
+                 "created_datetime": "Tue, 14 Nov 2023 21:13:20 -0000"}
+            ])
+        );
+
+        // The same config under an OCI image manifest reads the same way.
+        let oci = two_layer_manifest(OCI_MANIFEST, OCI_CONFIG, &config_digest, config.len());
+        let (_, oci_digest) = push(&db, repo_id, "oci", &oci, OCI_MANIFEST, &[]).await;
+        assert_eq!(manifest_layers(&env, &token, &oci_digest).await, layers);
+
+        // The config is looked up in the manifest's own repository.
+        let other_id = env.repo("alice", "other", false, Some(alice)).await;
+        let (_, other_digest) = push(&db, other_id, "latest", &bytes, DOCKER_V2, &[]).await;
+        let r = env
+            .get(
+                &format!("/api/v1/repository/alice/other/manifest/{other_digest}"),
+                Some(&token),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{r:?}");
+        assert_eq!(r.json["layers"], bytes_only_layers());
+        env.cleanup().await;
+    }
+}
+
+const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+
+#[tokio::test]
+async fn config_without_history() {
+    for backend in backends() {
+        let blobs = Arc::new(MemBlobs::default());
+        let env = env_with_blobs(backend, &blobs).await;
+        let (alice, token) = env.user_with_token("alice").await;
+        let repo_id = env.repo("alice", "app", false, Some(alice)).await;
+        let db = env.tdb.db().clone();
+        let config = json!({
+            "architecture": "amd64",
+            "os": "linux",
+            "rootfs": {"type": "layers", "diff_ids": []},
+            "created": "2024-01-02T03:04:05Z",
+            "author": "carol",
+            "config": {"Cmd": ["sh", "-c", "run"]}
+        })
+        .to_string();
+        let config_digest = blobs.put(repo_id, config.as_bytes());
+
+        // OCI: one entry per layer; the last carries the config's own details, its `Cmd`
+        // wrapped once more as Quay's `_layer_dict` does with a non-string command.
+        let oci = two_layer_manifest(OCI_MANIFEST, OCI_CONFIG, &config_digest, config.len());
+        let (_, digest) = push(&db, repo_id, "oci", &oci, OCI_MANIFEST, &[]).await;
+        let mut expected = bytes_only_layers();
+        expected[1]["command"] = json!([["sh", "-c", "run"]]);
+        expected[1]["author"] = json!("carol");
+        expected[1]["created_datetime"] = json!("Tue, 02 Jan 2024 03:04:05 -0000");
+        assert_eq!(manifest_layers(&env, &token, &digest).await, expected);
+
+        // Docker schema 2 requires the history: without it, the manifest bytes alone.
+        let docker = two_layer_manifest(
+            DOCKER_V2,
+            "application/vnd.docker.container.image.v1+json",
+            &config_digest,
+            config.len(),
+        );
+        let (_, digest) = push(&db, repo_id, "docker", &docker, DOCKER_V2, &[]).await;
+        assert_eq!(
+            manifest_layers(&env, &token, &digest).await,
+            bytes_only_layers()
+        );
+        env.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn unusable_configs_fall_back_to_the_manifest_bytes() {
+    for backend in backends() {
+        let blobs = Arc::new(MemBlobs::default());
+        let env = env_with_blobs(backend, &blobs).await;
+        let (alice, token) = env.user_with_token("alice").await;
+        let repo_id = env.repo("alice", "app", false, Some(alice)).await;
+        let db = env.tdb.db().clone();
+        let docker_config = "application/vnd.docker.container.image.v1+json";
+        let history = |entries: Value| {
+            json!({
+                "architecture": "amd64", "os": "linux",
+                "rootfs": {"type": "layers", "diff_ids": []},
+                "history": entries
+            })
+            .to_string()
+        };
+        let good = history(json!([{"created_by": "one"}, {"created_by": "two"}]));
+        let good_digest = blobs.put(repo_id, good.as_bytes());
+        let mut cases: Vec<(&str, String, String, usize)> = Vec::new();
+        // The config blob is absent.
+        cases.push((
+            DOCKER_V2,
+            docker_config.into(),
+            layer_digest('c'),
+            good.len(),
+        ));
+        // The descriptor's size is not the blob's.
+        cases.push((
+            DOCKER_V2,
+            docker_config.into(),
+            good_digest.clone(),
+            good.len() + 1,
+        ));
+        // Larger than the 8 MiB the view reads.
+        cases.push((
+            DOCKER_V2,
+            docker_config.into(),
+            good_digest.clone(),
+            (8 << 20) + 1,
+        ));
+        // Not JSON.
+        let junk = "not json at all";
+        cases.push((
+            DOCKER_V2,
+            docker_config.into(),
+            blobs.put(repo_id, junk.as_bytes()),
+            junk.len(),
+        ));
+        // Fewer history entries than layers (Quay: malformed).
+        let short = history(json!([{"created_by": "one"}]));
+        cases.push((
+            DOCKER_V2,
+            docker_config.into(),
+            blobs.put(repo_id, short.as_bytes()),
+            short.len(),
+        ));
+        // Enough entries, but more non-empty ones than layers (Quay: malformed).
+        let long = history(json!([{"created_by": "1"}, {"created_by": "2"}, {"created_by": "3"}]));
+        cases.push((
+            DOCKER_V2,
+            docker_config.into(),
+            blobs.put(repo_id, long.as_bytes()),
+            long.len(),
+        ));
+        // A history entry of the wrong type (Quay's config schema refuses it).
+        let typed = history(json!([{"created_by": 1}, {"created_by": "two"}]));
+        cases.push((
+            DOCKER_V2,
+            docker_config.into(),
+            blobs.put(repo_id, typed.as_bytes()),
+            typed.len(),
+        ));
+        // The reader fails.
+        let failing = layer_digest('d');
+        blobs.fail(repo_id, &failing);
+        cases.push((DOCKER_V2, docker_config.into(), failing, 10));
+        // An OCI artifact (a Helm chart) is not an image, whatever its config says.
+        cases.push((
+            OCI_MANIFEST,
+            "application/vnd.cncf.helm.config.v1+json".into(),
+            good_digest.clone(),
+            good.len(),
+        ));
+        for (i, (media_type, config_type, config_digest, size)) in cases.iter().enumerate() {
+            let bytes = two_layer_manifest(media_type, config_type, config_digest, *size);
+            let (_, digest) = push(&db, repo_id, &format!("t{i}"), &bytes, media_type, &[]).await;
+            assert_eq!(
+                manifest_layers(&env, &token, &digest).await,
+                bytes_only_layers(),
+                "case {i}"
+            );
+        }
+
+        // The good config itself is read (so the cases above fail for their own reason).
+        let bytes = two_layer_manifest(DOCKER_V2, docker_config, &good_digest, good.len());
+        let (_, digest) = push(&db, repo_id, "good", &bytes, DOCKER_V2, &[]).await;
+        let layers = manifest_layers(&env, &token, &digest).await;
+        assert_eq!(layers[0]["command"], json!(["one"]));
+        assert_eq!(layers[1]["command"], json!(["two"]));
+
+        // History longer than the layers, with only empty entries past them: those show
+        // the empty layer, as in Quay.
+        let padded = history(json!([
+            {"created_by": "one"}, {"created_by": "two"},
+            {"created_by": "ENV x=1", "empty_layer": true}
+        ]));
+        let padded_digest = blobs.put(repo_id, padded.as_bytes());
+        let bytes = two_layer_manifest(DOCKER_V2, docker_config, &padded_digest, padded.len());
+        let (_, digest) = push(&db, repo_id, "padded", &bytes, DOCKER_V2, &[]).await;
+        let layers = manifest_layers(&env, &token, &digest).await;
+        let layers = layers.as_array().expect("layers");
+        assert_eq!(layers.len(), 3);
+        assert_eq!(layers[2]["blob_digest"], EMPTY_LAYER);
+        assert_eq!(layers[2]["compressed_size"], 32);
+        assert_eq!(layers[2]["command"], json!(["ENV x=1"]));
         env.cleanup().await;
     }
 }

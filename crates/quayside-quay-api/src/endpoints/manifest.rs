@@ -1,10 +1,17 @@
 //! Manifests and their labels (Quay `endpoints/api/manifest.py`).
 //!
-//! The manifest view's `layers` come from the stored manifest bytes: index, compressed
-//! size, remote URLs and blob digest (schema 1 manifests also carry each layer's command,
-//! author, comment and creation time in their history). Quay additionally reads a schema 2
-//! / OCI config blob from storage for those four fields; the API has no storage access here,
-//! so they are `null` for such manifests.
+//! The manifest view's `layers` are Quay's `list_manifest_layers`. A schema 1 manifest
+//! carries everything in its bytes (each layer's command, author, comment and creation
+//! time are in its history). A Docker schema 2 manifest, or an OCI manifest whose config
+//! is an image config, is read together with its config blob (through the state's
+//! [`crate::BlobReader`], at most 8 MiB): one entry per `config.history` entry, `empty_layer`
+//! entries showing the shared empty layer, the others taking the manifest's layers in
+//! order; an OCI config without history gives one entry per layer with the config's own
+//! details on the last. When that list cannot be built — no reader in the state, the
+//! config blob missing, too large, of another size than its descriptor says or not
+//! matching Quay's config schema, or a history that does not fit the layers — quayside
+//! shows the layers from the manifest bytes with those four fields `null` (where Quay
+//! answers 404), as it does for every other manifest (artifacts).
 //!
 //! Labels are `label` + `manifestlabel` rows as Quay writes them. Adding
 //! `quay.expires-after` (possible only when an operator removes `quay` from the reserved
@@ -160,20 +167,106 @@ fn str_of(v: &Value, key: &str) -> Option<String> {
     v.get(key).and_then(Value::as_str).map(str::to_owned)
 }
 
-/// Schema 1 `v1Compatibility` time (`2018-04-03T18:37:09.284840891Z`) as RFC 2822.
-fn v1_created(v: &Value) -> Value {
-    let Some(s) = v.get("created").and_then(Value::as_str) else {
+/// A creation time as Quay's `dateutil` parse reads the usual forms (RFC 3339, or the same
+/// without an offset, taken as UTC), in RFC 2822; `null` when absent, empty or unreadable.
+fn created_view(s: Option<&str>) -> Value {
+    let Some(s) = s.filter(|s| !s.is_empty()) else {
         return Value::Null;
     };
-    match chrono::DateTime::parse_from_rfc3339(s) {
-        Ok(t) => Value::from(format_date(t.naive_utc())),
-        Err(_) => Value::Null,
+    let t = chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.naive_utc())
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f"));
+    t.map_or(Value::Null, |t| Value::from(format_date(t)))
+}
+
+/// Schema 1 `v1Compatibility` time (`2018-04-03T18:37:09.284840891Z`) as RFC 2822.
+fn v1_created(v: &Value) -> Value {
+    created_view(v.get("created").and_then(Value::as_str))
+}
+
+/// `_layer_dict`'s `command`: a false-y command is `null`; a string is parsed as JSON
+/// (schema 1 stores `["/bin/sh","-c",…]`) and, when it is not JSON, wrapped in a
+/// one-element list; anything else (an OCI config's `Cmd` list) is wrapped as it is.
+fn command_view(command: Option<&Value>) -> Value {
+    let truthy = |v: &Value| match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    };
+    match command.filter(|c| truthy(c)) {
+        None => Value::Null,
+        Some(Value::String(s)) => serde_json::from_str(s).unwrap_or_else(|_| json!([s])),
+        Some(other) => json!([other]),
     }
 }
 
-/// The `layers` of the manifest view, from the manifest bytes.
-fn layers_view(m: &ApiManifestRow) -> Option<Vec<Value>> {
-    let doc: Value = serde_json::from_str(&m.bytes).ok()?;
+/// Quay's `EMPTY_LAYER_BLOB_DIGEST` and `EMPTY_LAYER_SIZE`: what a history entry marked
+/// `empty_layer` shows in place of a blob.
+const EMPTY_LAYER_DIGEST: &str =
+    "sha256:a3ed95caeb02ffe68cdd9fd84406680ae93d633cb16422d00e8a7c22955b46d4";
+const EMPTY_LAYER_SIZE: u64 = 32;
+/// The largest config blob read for the manifest view.
+const MAX_CONFIG_BYTES: u64 = 8 << 20;
+
+/// The history fields of one layer entry (all `null` when there is no history for it).
+struct LayerDetails {
+    command: Value,
+    comment: Value,
+    author: Value,
+    created_datetime: Value,
+}
+
+impl LayerDetails {
+    fn none() -> LayerDetails {
+        LayerDetails {
+            command: Value::Null,
+            comment: Value::Null,
+            author: Value::Null,
+            created_datetime: Value::Null,
+        }
+    }
+}
+
+/// One entry of the manifest view's `layers`.
+fn layer_entry(index: usize, blob: (Value, bool, Value, Value), d: LayerDetails) -> Value {
+    let (compressed_size, is_remote, urls, blob_digest) = blob;
+    json!({
+        "index": index,
+        "compressed_size": compressed_size,
+        "is_remote": is_remote,
+        "urls": urls,
+        "command": d.command,
+        "comment": d.comment,
+        "author": d.author,
+        "blob_digest": blob_digest,
+        "created_datetime": d.created_datetime,
+    })
+}
+
+/// A schema 2 / OCI layer descriptor's own fields: compressed size, remote flag, URLs and
+/// digest.
+fn descriptor_blob(layer: &Value) -> (Value, bool, Value, Value) {
+    let media_type = layer.get("mediaType").and_then(Value::as_str).unwrap_or("");
+    let urls = layer
+        .get("urls")
+        .filter(|u| u.as_array().is_some_and(|a| !a.is_empty()))
+        .cloned();
+    let remote = urls.is_some()
+        || media_type == quayside_oci::media_types::DOCKER_FOREIGN_LAYER
+        || media_type.starts_with("application/vnd.oci.image.layer.nondistributable.");
+    (
+        layer.get("size").cloned().unwrap_or(Value::Null),
+        remote,
+        urls.unwrap_or(Value::Null),
+        str_of(layer, "digest").map_or(Value::Null, Value::from),
+    )
+}
+
+/// The `layers` of the manifest view from the manifest bytes alone.
+fn layers_view(doc: &Value) -> Option<Vec<Value>> {
     let mut out = Vec::new();
     if let Some(fs_layers) = doc.get("fsLayers").and_then(Value::as_array) {
         // Schema 1: newest layer first, with the image history alongside.
@@ -211,25 +304,197 @@ fn layers_view(m: &ApiManifestRow) -> Option<Vec<Value>> {
     }
     let layers = doc.get("layers").and_then(Value::as_array)?;
     for (index, layer) in layers.iter().enumerate() {
-        let media_type = layer.get("mediaType").and_then(Value::as_str).unwrap_or("");
-        let urls = layer
-            .get("urls")
-            .filter(|u| u.as_array().is_some_and(|a| !a.is_empty()))
-            .cloned();
-        let remote = urls.is_some()
-            || media_type == quayside_oci::media_types::DOCKER_FOREIGN_LAYER
-            || media_type.starts_with("application/vnd.oci.image.layer.nondistributable.");
-        out.push(json!({
-            "index": index,
-            "compressed_size": layer.get("size").cloned().unwrap_or(Value::Null),
-            "is_remote": remote,
-            "urls": urls.unwrap_or(Value::Null),
-            "command": Value::Null,
-            "comment": Value::Null,
-            "author": Value::Null,
-            "blob_digest": str_of(layer, "digest"),
-            "created_datetime": Value::Null,
-        }));
+        out.push(layer_entry(
+            index,
+            descriptor_blob(layer),
+            LayerDetails::none(),
+        ));
+    }
+    Some(out)
+}
+
+/// Image manifests whose layers Quay describes from their config blob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ImageKind {
+    /// Docker schema 2 (`DockerSchema2Config`: `history` is required).
+    Docker,
+    /// An OCI manifest whose config is an image config (`OCIConfig`: `history` optional).
+    Oci,
+}
+
+fn image_kind(media_type: &str, doc: &Value) -> Option<ImageKind> {
+    use quayside_oci::media_types::{DOCKER_MANIFEST_V2, OCI_CONFIG, OCI_MANIFEST};
+    if media_type == DOCKER_MANIFEST_V2 {
+        Some(ImageKind::Docker)
+    } else if media_type == OCI_MANIFEST
+        && doc.pointer("/config/mediaType").and_then(Value::as_str) == Some(OCI_CONFIG)
+    {
+        Some(ImageKind::Oci)
+    } else {
+        None
+    }
+}
+
+/// The manifest's config blob as JSON when it can be used: readable in the repository,
+/// at most [`MAX_CONFIG_BYTES`], exactly the size the descriptor states (Quay refuses
+/// a mismatch) and a JSON object.
+async fn read_config(ctx: &Ctx, repository_id: i64, doc: &Value) -> Option<Value> {
+    let reader = ctx.state.blob_reader.as_ref()?;
+    let digest = doc.pointer("/config/digest").and_then(Value::as_str)?;
+    let size = doc.pointer("/config/size").and_then(Value::as_u64)?;
+    if size > MAX_CONFIG_BYTES {
+        return None;
+    }
+    let bytes = match reader
+        .read_blob(repository_id, digest, MAX_CONFIG_BYTES)
+        .await
+    {
+        Ok(bytes) => bytes?,
+        Err(error) => {
+            tracing::warn!(%error, digest, "reading a manifest's config blob failed");
+            return None;
+        }
+    };
+    if bytes.len() as u64 != size {
+        return None;
+    }
+    serde_json::from_slice::<Value>(&bytes)
+        .ok()
+        .filter(Value::is_object)
+}
+
+/// A JSON type test (`Value::is_string`, …).
+type IsType = fn(&Value) -> bool;
+
+/// Whether `v` (when present) has the JSON type a config schema demands.
+fn typed(v: Option<&Value>, ok: IsType) -> bool {
+    v.is_none_or(ok)
+}
+
+/// The parts of Quay's config schemas (`DockerSchema2Config` / `OCIConfig` METASCHEMA)
+/// that decide whether it reads the config at all.
+fn config_conforms(kind: ImageKind, config: &Value) -> bool {
+    let rootfs = config.get("rootfs");
+    let history_ok = typed(config.get("history"), |h| {
+        h.as_array().is_some_and(|entries| {
+            entries.iter().all(|e| {
+                e.is_object()
+                    && typed(e.get("empty_layer"), Value::is_boolean)
+                    && ["created", "created_by", "comment", "author"]
+                        .iter()
+                        .all(|k| typed(e.get(*k), Value::is_string))
+            })
+        })
+    });
+    match kind {
+        ImageKind::Docker => {
+            history_ok
+                && config.get("history").is_some()
+                && rootfs.is_some_and(|r| r.get("type").is_some_and(Value::is_string))
+        }
+        ImageKind::Oci => {
+            const EXEC_TYPES: [(&str, IsType); 9] = [
+                ("User", Value::is_string),
+                ("ExposedPorts", Value::is_object),
+                ("Env", Value::is_array),
+                ("Entrypoint", Value::is_array),
+                ("Cmd", Value::is_array),
+                ("Volumes", Value::is_object),
+                ("WorkingDir", Value::is_string),
+                ("Labels", Value::is_object),
+                ("StopSignal", Value::is_string),
+            ];
+            let exec_ok = typed(config.get("config"), |c| {
+                c.is_null()
+                    || (c.is_object() && EXEC_TYPES.iter().all(|(k, ok)| typed(c.get(*k), *ok)))
+            });
+            let rootfs_ok = rootfs.is_some_and(|r| {
+                r.get("type").and_then(Value::as_str) == Some("layers")
+                    && r.get("diff_ids")
+                        .and_then(Value::as_array)
+                        .is_some_and(|ids| ids.iter().all(Value::is_string))
+            });
+            history_ok
+                && exec_ok
+                && rootfs_ok
+                && ["architecture", "os"]
+                    .iter()
+                    .all(|k| config.get(*k).is_some_and(Value::is_string))
+                && ["created", "author"]
+                    .iter()
+                    .all(|k| typed(config.get(*k), Value::is_string))
+        }
+    }
+}
+
+/// A history entry's fields, as `_layer_dict` shows them.
+fn history_details(entry: &Value) -> LayerDetails {
+    LayerDetails {
+        command: command_view(entry.get("created_by")),
+        comment: entry.get("comment").cloned().unwrap_or(Value::Null),
+        author: entry.get("author").cloned().unwrap_or(Value::Null),
+        created_datetime: created_view(entry.get("created").and_then(Value::as_str)),
+    }
+}
+
+/// Quay's layers of an image manifest read with its config (`_manifest_image_layers`):
+///
+/// * with history: one entry per history entry, base first; an `empty_layer` entry shows
+///   the shared empty layer, every other entry takes the next manifest layer. Fewer history
+///   entries than layers, or a non-empty entry with no layer left, is malformed (`None`);
+///   layers beyond the last non-empty entry are not shown.
+/// * an OCI config without history (absent or empty): one entry per manifest layer, the
+///   last one carrying the config's own creation time, author and `Cmd`. (Quay's
+///   `get_layers` dereferences the missing history of the other layers and fails, so it
+///   serves only single-layer images of this kind; quayside shows them with `null`s.)
+fn config_layers(kind: ImageKind, doc: &Value, config: &Value) -> Option<Vec<Value>> {
+    if !config_conforms(kind, config) {
+        return None;
+    }
+    let layers = doc.get("layers").and_then(Value::as_array)?;
+    let history: &[Value] = config
+        .get("history")
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice);
+    let mut out = Vec::new();
+    if kind == ImageKind::Oci && history.is_empty() {
+        let last = layers.len().saturating_sub(1);
+        for (index, layer) in layers.iter().enumerate() {
+            let details = if index == last {
+                let exec = config.get("config");
+                LayerDetails {
+                    command: command_view(exec.and_then(|c| c.get("Cmd"))),
+                    comment: Value::Null,
+                    author: config.get("author").cloned().unwrap_or(Value::Null),
+                    created_datetime: created_view(config.get("created").and_then(Value::as_str)),
+                }
+            } else {
+                LayerDetails::none()
+            };
+            out.push(layer_entry(index, descriptor_blob(layer), details));
+        }
+        return Some(out);
+    }
+    if history.len() < layers.len() {
+        return None;
+    }
+    let mut next = layers.iter();
+    for (index, entry) in history.iter().enumerate() {
+        let empty = entry
+            .get("empty_layer")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let blob = if empty {
+            (
+                Value::from(EMPTY_LAYER_SIZE),
+                false,
+                Value::Null,
+                Value::from(EMPTY_LAYER_DIGEST),
+            )
+        } else {
+            descriptor_blob(next.next()?)
+        };
+        out.push(layer_entry(index, blob, history_details(entry)));
     }
     Some(out)
 }
@@ -240,7 +505,23 @@ async fn get_manifest(ctx: Ctx) -> ApiResult {
     let layers = if list {
         Value::Null
     } else {
-        match layers_view(&m) {
+        let doc: Option<Value> = serde_json::from_str(&m.bytes).ok();
+        let mut view = None;
+        if let Some((doc, kind)) = doc
+            .as_ref()
+            .and_then(|d| image_kind(&m.media_type, d).map(|k| (d, k)))
+        {
+            if let Some(config) = read_config(&ctx, m.repository_id, doc).await {
+                view = config_layers(kind, doc, &config);
+                if view.is_none() {
+                    tracing::debug!(
+                        digest = %m.digest,
+                        "config history does not fit the manifest; layers from the manifest alone"
+                    );
+                }
+            }
+        }
+        match view.or_else(|| doc.as_ref().and_then(layers_view)) {
             Some(l) if l.is_empty() => Value::Null,
             Some(l) => Value::Array(l),
             None => {
@@ -493,6 +774,38 @@ mod tests {
             assert!(!valid_label_key(bad), "{bad}");
         }
         assert!(!valid_label_key(&"a".repeat(256)));
+    }
+
+    #[test]
+    fn commands_are_normalised_like_layer_dict() {
+        let c = |v: Value| command_view(Some(&v));
+        assert_eq!(command_view(None), Value::Null);
+        assert_eq!(c(json!("")), Value::Null);
+        assert_eq!(c(json!([])), Value::Null);
+        assert_eq!(c(json!("/bin/sh -c make")), json!(["/bin/sh -c make"]));
+        assert_eq!(c(json!(r#"["a","b"]"#)), json!(["a", "b"]));
+        // Any JSON text is taken as it parses, as `json.loads` does.
+        assert_eq!(c(json!("123")), json!(123));
+        assert_eq!(c(json!(["sh"])), json!([["sh"]]));
+    }
+
+    #[test]
+    fn creation_times_are_rfc_2822() {
+        assert_eq!(
+            created_view(Some("2018-04-03T18:37:09.284840891Z")),
+            "Tue, 03 Apr 2018 18:37:09 -0000"
+        );
+        assert_eq!(
+            created_view(Some("2023-11-14T22:13:20-02:00")),
+            "Wed, 15 Nov 2023 00:13:20 -0000"
+        );
+        assert_eq!(
+            created_view(Some("2023-11-14T22:13:20")),
+            "Tue, 14 Nov 2023 22:13:20 -0000"
+        );
+        for none in [None, Some(""), Some("yesterday")] {
+            assert_eq!(created_view(none), Value::Null);
+        }
     }
 
     #[test]
