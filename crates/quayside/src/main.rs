@@ -11,6 +11,12 @@ use quayside_app::{checks, listen, server, tls};
 use quayside_config::{EnvOverrides, ValidationFailure};
 use quayside_meta::{Db, MigrateOutcome, SchemaState, ALEMBIC_REVISION};
 
+/// jemalloc keeps freed pages for reuse instead of handing every large buffer back to the
+/// kernel: with the system allocator, each ~400 KiB request-body buffer of a blob upload was
+/// a fresh `mmap` (page faults and zeroing) and a `munmap` (docs/PERFORMANCE.md).
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "quayside",
