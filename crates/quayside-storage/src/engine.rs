@@ -403,11 +403,20 @@ impl LocalFile {
             if let Some(parent) = full.parent() {
                 std::fs::create_dir_all(parent)?;
             }
+            if !append {
+                // A fresh inode rather than `O_TRUNC`: ext4 treats a truncated-then-written
+                // file as "replace via truncate" and starts writing all of it back to disk
+                // when it is closed (auto_da_alloc), which put the whole upload's disk
+                // writeback inside the request. A reader holding the old file keeps it.
+                match std::fs::remove_file(&full) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                    _ => {}
+                }
+            }
             std::fs::OpenOptions::new()
                 .create(true)
                 .write(true)
                 .append(append)
-                .truncate(!append)
                 .open(&full)
         })
         .await
