@@ -216,6 +216,15 @@ fn median_ms(mut v: Vec<Duration>) -> f64 {
 
 /// Server order for a run: alternate who goes first, so neither always
 /// measures on a colder (or warmer) machine.
+/// `sync(1)`: writes every dirty page back before the next timings. Best effort (a
+/// missing `sync` only makes the runs noisier).
+async fn quiesce_disk() {
+    match tokio::process::Command::new("sync").status().await {
+        Ok(s) if s.success() => {}
+        other => eprintln!("warning: sync before the run failed: {other:?}"),
+    }
+}
+
 fn order(run: usize) -> [usize; 2] {
     if run.is_multiple_of(2) {
         [QUAYSIDE, DISTRIBUTION]
@@ -319,6 +328,11 @@ async fn run(args: Args) -> Result<()> {
             t.refresh_token(&scopes()).await?;
         }
         if plan.wants("blobs") {
+            // Every run starts from a quiet disk: dirty pages of the previous run's uploads
+            // are written back now, not by the kernel's flusher threads on these two cores
+            // in the middle of this run's timings (distribution fsyncs its own writes
+            // inside its timings; quayside, like Quay, leaves them to the page cache).
+            quiesce_disk().await;
             measure_blobs(&targets, &plan, run, single_post, &mut results).await?;
         }
         if plan.wants("manifests") {
