@@ -17,12 +17,11 @@ use uuid::Uuid;
 
 use crate::DomainError;
 
-/// The gzipped empty tar layer Docker elides; Quay treats it as shared by every repository.
 /// The largest config blob read for its labels at push time.
 const MAX_LABEL_CONFIG: u64 = 8 << 20;
 
-pub const EMPTY_LAYER_DIGEST: &str =
-    "sha256:a3ed95caeb02ffe68cdd9fd84406680ae93d633cb16422d00e8a7c22955b46d4";
+/// The gzipped empty tar layer Docker elides; Quay treats it as shared by every repository.
+pub const EMPTY_LAYER_DIGEST: &str = quayside_oci::media_types::EMPTY_LAYER_DIGEST;
 
 /// The bytes of [`EMPTY_LAYER_DIGEST`] (Quay's `EMPTY_LAYER_BYTES`): a gzipped, empty tar.
 pub const EMPTY_LAYER_BYTES: [u8; 32] = [

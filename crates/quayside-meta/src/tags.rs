@@ -36,6 +36,81 @@ fn lock_sql(backend: Backend) -> Option<&'static str> {
     }
 }
 
+/// The alive, visible row of tag `$name` in transaction `$tx` (newest start first) as
+/// `Option<(id, lifetime_end_ms)>`. An immutable row makes the enclosing function return
+/// [`MetaError::TagImmutable`] (the transaction is dropped, so nothing is written).
+macro_rules! alive_mutable_row {
+    ($tx:ident, $repo:expr, $name:expr, $now:expr) => {{
+        let row: Option<(i32, Option<i64>, bool)> = sqlx::query_as(
+            "SELECT id, lifetime_end_ms, immutable FROM tag WHERE repository_id = $1 \
+             AND name = $2 AND hidden = $3 \
+             AND (lifetime_end_ms IS NULL OR lifetime_end_ms > $4) \
+             ORDER BY lifetime_start_ms DESC LIMIT 1",
+        )
+        .bind($repo)
+        .bind($name)
+        .bind(false)
+        .bind($now)
+        .fetch_optional(&mut *$tx)
+        .await?;
+        match row {
+            Some((_, _, true)) => {
+                return Err(MetaError::TagImmutable {
+                    tag: $name.to_owned(),
+                })
+            }
+            Some((id, end, false)) => Some((id, end)),
+            None => None,
+        }
+    }};
+}
+
+/// Ends alive row `$tag_id` of tag `$name` (its end was `$old_end`) at `$now`, or a
+/// millisecond after the name's latest end when another row already ends at `$now` (the
+/// unique `(repository, name, lifetime_end_ms)` index), and clears its expiry
+/// notifications. `true` when the row was still as read (Quay's `set_tag_end_ms`).
+macro_rules! end_alive_row {
+    ($tx:ident, $repo:expr, $name:expr, $tag_id:expr, $old_end:expr, $now:expr) => {{
+        let taken: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM tag WHERE repository_id = $1 AND name = $2 \
+             AND lifetime_end_ms = $3 AND id <> $4",
+        )
+        .bind($repo)
+        .bind($name)
+        .bind($now)
+        .bind($tag_id)
+        .fetch_one(&mut *$tx)
+        .await?;
+        let end = if taken > 0 {
+            let latest: Option<i64> = sqlx::query_scalar(
+                "SELECT MAX(lifetime_end_ms) FROM tag WHERE repository_id = $1 AND name = $2",
+            )
+            .bind($repo)
+            .bind($name)
+            .fetch_one(&mut *$tx)
+            .await?;
+            latest.unwrap_or($now).max($now) + 1
+        } else {
+            $now
+        };
+        sqlx::query("DELETE FROM tagnotificationsuccess WHERE tag_id = $1")
+            .bind($tag_id)
+            .execute(&mut *$tx)
+            .await?;
+        let old_end: Option<i64> = $old_end;
+        let sql = if old_end.is_some() {
+            "UPDATE tag SET lifetime_end_ms = $1 WHERE id = $2 AND lifetime_end_ms = $3"
+        } else {
+            "UPDATE tag SET lifetime_end_ms = $1 WHERE id = $2 AND lifetime_end_ms IS NULL"
+        };
+        let mut q = sqlx::query(sql).bind(end).bind($tag_id);
+        if let Some(old) = old_end {
+            q = q.bind(old);
+        }
+        q.execute(&mut *$tx).await?.rows_affected() == 1
+    }};
+}
+
 /// A `tag` row with what the API shows of its manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TagRow {
@@ -441,61 +516,10 @@ impl Db {
                     .await?;
                 }
             }
-            let existing: Option<(i32, Option<i64>, bool)> = sqlx::query_as(
-                "SELECT id, lifetime_end_ms, immutable FROM tag WHERE repository_id = $1 \
-                 AND name = $2 AND hidden = $3 \
-                 AND (lifetime_end_ms IS NULL OR lifetime_end_ms > $4) \
-                 ORDER BY lifetime_start_ms DESC LIMIT 1",
-            )
-            .bind(repo)
-            .bind(r.name)
-            .bind(false)
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if matches!(existing, Some((_, _, true))) {
-                return Err(MetaError::TagImmutable {
-                    tag: r.name.to_owned(),
-                });
-            }
+            let existing = alive_mutable_row!(tx, repo, r.name, now);
             let mut ok = true;
-            if let Some((tag_id, old_end, _)) = existing {
-                let taken: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM tag WHERE repository_id = $1 AND name = $2 \
-                     AND lifetime_end_ms = $3 AND id <> $4",
-                )
-                .bind(repo)
-                .bind(r.name)
-                .bind(now)
-                .bind(tag_id)
-                .fetch_one(&mut *tx)
-                .await?;
-                let end = if taken > 0 {
-                    let latest: Option<i64> = sqlx::query_scalar(
-                        "SELECT MAX(lifetime_end_ms) FROM tag WHERE repository_id = $1 AND name = $2",
-                    )
-                    .bind(repo)
-                    .bind(r.name)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    latest.unwrap_or(now).max(now) + 1
-                } else {
-                    now
-                };
-                sqlx::query("DELETE FROM tagnotificationsuccess WHERE tag_id = $1")
-                    .bind(tag_id)
-                    .execute(&mut *tx)
-                    .await?;
-                let sql = if old_end.is_some() {
-                    "UPDATE tag SET lifetime_end_ms = $1 WHERE id = $2 AND lifetime_end_ms = $3"
-                } else {
-                    "UPDATE tag SET lifetime_end_ms = $1 WHERE id = $2 AND lifetime_end_ms IS NULL"
-                };
-                let mut q = sqlx::query(sql).bind(end).bind(tag_id);
-                if let Some(old) = old_end {
-                    q = q.bind(old);
-                }
-                ok = q.execute(&mut *tx).await?.rows_affected() == 1;
+            if let Some((tag_id, old_end)) = existing {
+                ok = end_alive_row!(tx, repo, r.name, tag_id, old_end, now);
             }
             if ok {
                 let id: i32 = sqlx::query_scalar(
@@ -544,65 +568,13 @@ impl Db {
                     .execute(&mut *tx)
                     .await?;
             }
-            let existing: Option<(i32, Option<i64>, bool)> = sqlx::query_as(
-                "SELECT id, lifetime_end_ms, immutable FROM tag WHERE repository_id = $1 \
-                 AND name = $2 AND hidden = $3 \
-                 AND (lifetime_end_ms IS NULL OR lifetime_end_ms > $4) \
-                 ORDER BY lifetime_start_ms DESC LIMIT 1",
-            )
-            .bind(repo)
-            .bind(name)
-            .bind(false)
-            .bind(now_ms)
-            .fetch_optional(&mut *tx)
-            .await?;
-            match existing {
+            match alive_mutable_row!(tx, repo, name, now_ms) {
                 None => {
                     tx.rollback().await?;
                     None
                 }
-                Some((_, _, true)) => {
-                    return Err(MetaError::TagImmutable {
-                        tag: name.to_owned(),
-                    });
-                }
-                Some((tag_id, old_end, _)) => {
-                    let taken: i64 = sqlx::query_scalar(
-                        "SELECT COUNT(*) FROM tag WHERE repository_id = $1 AND name = $2 \
-                         AND lifetime_end_ms = $3 AND id <> $4",
-                    )
-                    .bind(repo)
-                    .bind(name)
-                    .bind(now_ms)
-                    .bind(tag_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    let end = if taken > 0 {
-                        let latest: Option<i64> = sqlx::query_scalar(
-                            "SELECT MAX(lifetime_end_ms) FROM tag WHERE repository_id = $1 AND name = $2",
-                        )
-                        .bind(repo)
-                        .bind(name)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                        latest.unwrap_or(now_ms).max(now_ms) + 1
-                    } else {
-                        now_ms
-                    };
-                    sqlx::query("DELETE FROM tagnotificationsuccess WHERE tag_id = $1")
-                        .bind(tag_id)
-                        .execute(&mut *tx)
-                        .await?;
-                    let sql = if old_end.is_some() {
-                        "UPDATE tag SET lifetime_end_ms = $1 WHERE id = $2 AND lifetime_end_ms = $3"
-                    } else {
-                        "UPDATE tag SET lifetime_end_ms = $1 WHERE id = $2 AND lifetime_end_ms IS NULL"
-                    };
-                    let mut q = sqlx::query(sql).bind(end).bind(tag_id);
-                    if let Some(old) = old_end {
-                        q = q.bind(old);
-                    }
-                    if q.execute(&mut *tx).await?.rows_affected() == 1 {
+                Some((tag_id, old_end)) => {
+                    if end_alive_row!(tx, repo, name, tag_id, old_end, now_ms) {
                         tx.commit().await?;
                         Some(tag_id)
                     } else {
@@ -701,24 +673,7 @@ impl Db {
             }
             let mut updated = false;
             if is_alive {
-                let alive: Option<(i32, Option<i64>, bool)> = sqlx::query_as(
-                    "SELECT id, lifetime_end_ms, immutable FROM tag WHERE repository_id = $1 \
-                     AND name = $2 AND hidden = $3 \
-                     AND (lifetime_end_ms IS NULL OR lifetime_end_ms > $4) \
-                     ORDER BY lifetime_start_ms DESC LIMIT 1",
-                )
-                .bind(repo)
-                .bind(name)
-                .bind(false)
-                .bind(now_ms)
-                .fetch_optional(&mut *tx)
-                .await?;
-                if matches!(alive, Some((_, _, true))) {
-                    return Err(MetaError::TagImmutable {
-                        tag: name.to_owned(),
-                    });
-                }
-                if let Some((tag_id, old_end, _)) = alive {
+                if let Some((tag_id, old_end)) = alive_mutable_row!(tx, repo, name, now_ms) {
                     let sql = if old_end.is_some() {
                         "UPDATE tag SET lifetime_end_ms = $1 WHERE id = $2 AND lifetime_end_ms = $3"
                     } else {
@@ -833,13 +788,7 @@ impl Db {
         manifest_id: i64,
         is_list: bool,
     ) -> Result<Option<String>, MetaError> {
-        let own = self
-            .manifest_labels(manifest_id)
-            .await?
-            .into_iter()
-            .rev()
-            .find(|l| l.key == EXPIRES_AFTER)
-            .map(|l| l.value);
+        let own = self.newest_expiry_label(manifest_id).await?;
         if own.is_some() || !is_list {
             return Ok(own);
         }
@@ -855,14 +804,7 @@ impl Db {
     ) -> Result<Option<String>, MetaError> {
         let mut shared: Option<String> = None;
         for (i, id) in manifest_ids.iter().enumerate() {
-            let mine = self
-                .manifest_labels(*id)
-                .await?
-                .into_iter()
-                .rev()
-                .find(|l| l.key == EXPIRES_AFTER)
-                .map(|l| l.value);
-            match (i, mine) {
+            match (i, self.newest_expiry_label(*id).await?) {
                 (_, None) => return Ok(None),
                 (0, Some(v)) => shared = Some(v),
                 (_, Some(v)) if shared.as_deref() == Some(v.as_str()) => {}
@@ -870,6 +812,17 @@ impl Db {
             }
         }
         Ok(shared)
+    }
+
+    /// The value of the newest `quay.expires-after` label on manifest `manifest_id`.
+    async fn newest_expiry_label(&self, manifest_id: i64) -> Result<Option<String>, MetaError> {
+        Ok(self
+            .manifest_labels(manifest_id)
+            .await?
+            .into_iter()
+            .rev()
+            .find(|l| l.key == EXPIRES_AFTER)
+            .map(|l| l.value))
     }
 
     /// Labels on manifest `manifest_id`, oldest first.

@@ -9,7 +9,8 @@
 //! - Docker schema 1: `config.Labels` of the newest layer's `v1Compatibility`;
 //! - Docker manifest lists: none.
 //!
-//! Empty keys are skipped; only string values count.
+//! Only string values count; labels the database cannot hold (an empty key, a key over 255
+//! characters, a NUL anywhere) are skipped.
 
 use std::collections::BTreeMap;
 
@@ -67,10 +68,23 @@ pub fn label_config(m: &ParsedManifest) -> Option<&Descriptor> {
     }
 }
 
+/// `label.key` is `varchar(255)`.
+const MAX_KEY_CHARS: usize = 255;
+
+/// Whether a label can be stored: a non-empty key that fits the column, and no NUL in key
+/// or value (PostgreSQL text cannot hold one). Others are skipped, not refused: Quay stores
+/// what Docker put in the image, and a label it cannot store must not fail the push.
+fn storable(key: &str, value: &str) -> bool {
+    !key.is_empty()
+        && key.chars().count() <= MAX_KEY_CHARS
+        && !key.contains('\0')
+        && !value.contains('\0')
+}
+
 fn string_labels(v: Option<&Value>, into: &mut BTreeMap<String, String>) {
     if let Some(Value::Object(map)) = v {
         for (k, v) in map {
-            if let (false, Some(s)) = (k.is_empty(), v.as_str()) {
+            if let Some(s) = v.as_str().filter(|s| storable(k, s)) {
                 into.insert(k.clone(), s.to_owned());
             }
         }
@@ -105,7 +119,7 @@ pub fn manifest_labels(m: &ParsedManifest, config: Option<&[u8]>) -> BTreeMap<St
     if matches!(m.kind(), ManifestKind::OciManifest | ManifestKind::OciIndex) {
         if let Some(annotations) = m.annotations() {
             for (k, v) in annotations {
-                if !k.is_empty() {
+                if storable(k, v) {
                     labels.insert(k.clone(), v.clone());
                 }
             }
@@ -130,6 +144,40 @@ mod tests {
         assert_eq!(duration_seconds("w"), None);
         assert_eq!(duration_seconds(""), None);
         assert_eq!(duration_seconds("99999999999999999999w"), None);
+    }
+
+    #[test]
+    fn unstorable_labels_are_skipped() {
+        let long = "k".repeat(256);
+        let text = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": media_types::OCI_INDEX,
+            "manifests": [],
+            "annotations": {"ok": "1", "": "empty key", "nul": "a\0b", long.clone(): "x"}
+        })
+        .to_string();
+        let m =
+            ParsedManifest::parse(text.as_bytes(), Some(media_types::OCI_INDEX)).expect("index");
+        let got = manifest_labels(&m, None);
+        assert_eq!(
+            got.into_iter().collect::<Vec<_>>(),
+            vec![("ok".to_string(), "1".to_string())]
+        );
+        let config = serde_json::json!({"config": {"Labels": {"a": "b", "n": 3, long: "y"}}});
+        let docker = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{}","config":{{"mediaType":"{}","size":2,"digest":"sha256:{}"}},"layers":[]}}"#,
+            media_types::DOCKER_MANIFEST_V2,
+            media_types::DOCKER_CONFIG,
+            "0".repeat(64)
+        );
+        let m = ParsedManifest::parse(docker.as_bytes(), Some(media_types::DOCKER_MANIFEST_V2))
+            .expect("docker");
+        let bytes = serde_json::to_vec(&config).expect("json");
+        let got = manifest_labels(&m, Some(&bytes));
+        assert_eq!(
+            got.into_iter().collect::<Vec<_>>(),
+            vec![("a".to_string(), "b".to_string())]
+        );
     }
 
     #[test]

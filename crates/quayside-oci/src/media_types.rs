@@ -33,6 +33,11 @@ pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.mani
 /// Docker container config (schema 2).
 pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
 /// Docker layer (gzip).
+/// Digest of the gzipped empty tar layer Docker elides from schema 2 manifests (Quay's
+/// `EMPTY_LAYER_BLOB_DIGEST`), and its size in bytes.
+pub const EMPTY_LAYER_DIGEST: &str =
+    "sha256:a3ed95caeb02ffe68cdd9fd84406680ae93d633cb16422d00e8a7c22955b46d4";
+pub const EMPTY_LAYER_SIZE: u64 = 32;
 pub const DOCKER_LAYER: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
 /// Docker foreign (non-distributable) layer.
 pub const DOCKER_FOREIGN_LAYER: &str = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";

@@ -203,11 +203,6 @@ fn command_view(command: Option<&Value>) -> Value {
     }
 }
 
-/// Quay's `EMPTY_LAYER_BLOB_DIGEST` and `EMPTY_LAYER_SIZE`: what a history entry marked
-/// `empty_layer` shows in place of a blob.
-const EMPTY_LAYER_DIGEST: &str =
-    "sha256:a3ed95caeb02ffe68cdd9fd84406680ae93d633cb16422d00e8a7c22955b46d4";
-const EMPTY_LAYER_SIZE: u64 = 32;
 /// The largest config blob read for the manifest view.
 const MAX_CONFIG_BYTES: u64 = 8 << 20;
 
@@ -486,10 +481,10 @@ fn config_layers(kind: ImageKind, doc: &Value, config: &Value) -> Option<Vec<Val
             .unwrap_or(false);
         let blob = if empty {
             (
-                Value::from(EMPTY_LAYER_SIZE),
+                Value::from(quayside_oci::media_types::EMPTY_LAYER_SIZE),
                 false,
                 Value::Null,
-                Value::from(EMPTY_LAYER_DIGEST),
+                Value::from(quayside_oci::media_types::EMPTY_LAYER_DIGEST),
             )
         } else {
             descriptor_blob(next.next()?)
