@@ -287,6 +287,24 @@ where
     }
 }
 
+/// The body from its first non-empty chunk on, or `None` when it carries no bytes at all (a
+/// `PUT` that only names the digest).
+async fn first_bytes<S, E>(
+    mut body: S,
+) -> Result<Option<impl Stream<Item = Result<Bytes, E>> + Unpin + Send>, DomainError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin + Send,
+    E: std::fmt::Display + Send,
+{
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| DomainError::Body(e.to_string()))?;
+        if !chunk.is_empty() {
+            return Ok(Some(futures::stream::iter([Ok(chunk)]).chain(body)));
+        }
+    }
+    Ok(None)
+}
+
 /// Streams the first `len` bytes of `path` into a fresh hasher.
 async fn rehash(engine: &Engine, path: &str, len: u64) -> Result<Sha256, DomainError> {
     let mut hasher = Sha256::new();
@@ -470,12 +488,39 @@ impl Registry {
     /// Starts an upload: an empty `uploads/<uuid>` object in the preferred location and its
     /// `blobupload` row.
     pub async fn start_upload(&self, repo: &RepoRef) -> Result<UploadSession, DomainError> {
+        self.open_upload(repo, true).await
+    }
+
+    /// A whole blob in one request (`POST …/uploads/?digest=`): a session whose object is
+    /// first written by `body`, completed at once. On failure nothing is left behind.
+    pub async fn upload_whole<S, E>(
+        &self,
+        repo: &RepoRef,
+        digest: &Digest,
+        body: S,
+    ) -> Result<BlobInfo, DomainError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin + Send,
+        E: std::fmt::Display + Send,
+    {
+        let session = self.open_upload(repo, false).await?;
+        self.complete(repo, &session.uuid, digest, Some(body)).await
+    }
+
+    /// A new session: its `blobupload` row and, with `create_object`, the empty upload object
+    /// (a session that is written at once skips it: its first write creates the object).
+    async fn open_upload(
+        &self,
+        repo: &RepoRef,
+        create_object: bool,
+    ) -> Result<UploadSession, DomainError> {
         let engine = self.inner.storage.preferred().clone();
         let location_id = self.location_id(&engine).await?;
         let id = Uuid::new_v4();
         let path = layout::upload_path(&id);
-        let w = engine.writer(&path, false).await?;
-        w.finish().await?;
+        if create_object {
+            engine.put(&path, Bytes::new()).await?;
+        }
         let uuid = id.hyphenated().to_string();
         let (now, _) = now();
         if let Err(e) = self
@@ -590,18 +635,23 @@ impl Registry {
             let w = engine.writer(path, false).await?;
             return pump_and_finish(w, body, 0, limit).await;
         }
-        let size = engine.size(path).await?;
-        if engine.can_append() && size == Some(offset) {
-            let prior = match prior {
-                Some(p) => p.hasher,
-                None => rehash(engine, path, offset).await?,
-            };
-            let w = engine.writer_resuming(path, true, prior).await?;
-            let (hasher, n) = pump_and_finish(w, body, offset, limit).await?;
-            return Ok((hasher, offset + n));
+        let prior = match prior {
+            Some(p) => Some(p.hasher),
+            None if engine.can_append() && engine.size(path).await? == Some(offset) => {
+                Some(rehash(engine, path, offset).await?)
+            }
+            None => None,
+        };
+        if let Some(prior) = prior {
+            // Appends in place when the object holds exactly `offset` bytes.
+            if let Some(w) = engine.append_writer(path, offset, prior).await? {
+                let (hasher, n) = pump_and_finish(w, body, offset, limit).await?;
+                return Ok((hasher, offset + n));
+            }
         }
         // The driver cannot append, or a failed chunk left bytes past `offset`: write the
         // kept prefix and the new chunk to a fresh object and move it into place.
+        let size = engine.size(path).await?;
         match size {
             Some(s) if s >= offset => {}
             other => {
@@ -654,17 +704,9 @@ impl Registry {
     ) -> Result<BlobInfo, DomainError>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin + Send,
-        E: std::fmt::Display,
+        E: std::fmt::Display + Send,
     {
-        if let Some(body) = body {
-            if let Err(e) = self.append(repo, uuid, None, body).await {
-                if !matches!(e, DomainError::UploadUnknown) {
-                    let _ = self.cancel(repo, uuid).await;
-                }
-                return Err(e);
-            }
-        }
-        let result = self.commit(repo, uuid, digest).await;
+        let result = self.finish_upload(repo, uuid, digest, body).await;
         if let Err(e) = &result {
             if !matches!(e, DomainError::UploadUnknown) {
                 let _ = self.cancel(repo, uuid).await;
@@ -673,12 +715,19 @@ impl Registry {
         result
     }
 
-    async fn commit(
+    /// [`Registry::complete`] without the clean-up: one lock of the session, one read of its
+    /// row; the final bytes (if any) are appended and the blob committed in the same step.
+    async fn finish_upload<S, E>(
         &self,
         repo: &RepoRef,
         uuid: &str,
         digest: &Digest,
-    ) -> Result<BlobInfo, DomainError> {
+        body: Option<S>,
+    ) -> Result<BlobInfo, DomainError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin + Send,
+        E: std::fmt::Display + Send,
+    {
         let id = Uuid::parse_str(uuid).map_err(|_| DomainError::UploadUnknown)?;
         let slot = self.upload_slot(uuid);
         let mut cached = slot.lock().await;
@@ -691,26 +740,33 @@ impl Registry {
         let offset = to_u64(row.byte_count)?;
         let engine = self.engine(&row.location)?;
         let path = layout::upload_path(&id);
-        let size = engine.size(&path).await?;
         let prior = cached.take().filter(|c| c.offset == offset);
-        let hasher = if size == Some(offset) {
-            match prior {
-                Some(p) => p.hasher,
-                None => rehash(&engine, &path, offset).await?,
+        let rest = match body {
+            Some(body) => first_bytes(body).await?,
+            None => None,
+        };
+        let (hasher, size) = match rest {
+            // The final bytes: after them the object holds exactly `size` bytes.
+            Some(stream) => {
+                self.write_chunk(&engine, &path, offset, prior, stream)
+                    .await?
             }
-        } else {
+            None if engine.size(&path).await? == Some(offset) => match prior {
+                Some(p) => (p.hasher, offset),
+                None => (rehash(&engine, &path, offset).await?, offset),
+            },
             // Stray bytes from an interrupted chunk (or a lost empty object): rewrite to
             // exactly what the row accounts for.
-            let (hasher, _) = self
-                .write_chunk(
+            None => {
+                self.write_chunk(
                     &engine,
                     &path,
                     offset,
                     None,
                     futures::stream::empty::<Result<Bytes, std::io::Error>>(),
                 )
-                .await?;
-            hasher
+                .await?
+            }
         };
         let actual_hex = hex::encode(hasher.finalize());
         let actual = format!("sha256:{actual_hex}");
@@ -722,12 +778,8 @@ impl Registry {
         }
         let final_path = layout::blob_path(&actual_hex)
             .ok_or_else(|| DomainError::Inconsistent(format!("no storage path for {actual}")))?;
-        if engine.exists(&final_path).await? {
-            // Content-addressed: the existing object is these bytes.
-            engine.delete(&path).await?;
-        } else {
-            engine.rename(&path, &final_path).await?;
-        }
+        // Content-addressed: an object already in place is these bytes and stays.
+        engine.promote(&path, &final_path).await?;
         let (now, _) = now();
         let new_uuid = Uuid::new_v4().hyphenated().to_string();
         let storage_id = self
@@ -735,9 +787,10 @@ impl Registry {
             .db
             .commit_blob_upload(&CommitBlob {
                 upload_id: row.id,
+                recorded_size: row.byte_count,
                 repository_id: row.repository_id,
                 digest: &actual,
-                size: row.byte_count,
+                size: to_i64(size)?,
                 location_id: row.location_id,
                 now,
                 expires_at: self.link_expiry(now),

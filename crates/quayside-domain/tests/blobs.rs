@@ -461,3 +461,86 @@ async fn concurrent_uploads_of_the_same_blob_both_succeed() {
         env.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn a_whole_blob_in_one_request() {
+    for b in backends() {
+        let env = Env::new(b).await;
+        let (reg, repo) = (&env.reg, &env.repo);
+        let uploads = || {
+            std::fs::read_dir(env.root().join("uploads"))
+                .map(|d| d.count())
+                .unwrap_or(0)
+        };
+
+        // Bytes in several chunks, with empty chunks before and among them.
+        let content = data(200_000, 9);
+        let digest = Digest::sha256_of(&content);
+        let blob = reg
+            .upload_whole(
+                repo,
+                &digest,
+                body(vec![
+                    Vec::new(),
+                    content[..70_000].to_vec(),
+                    Vec::new(),
+                    content[70_000..].to_vec(),
+                ]),
+            )
+            .await
+            .expect("upload whole");
+        assert_eq!((blob.digest.clone(), blob.size), (digest.clone(), 200_000));
+        let seen = reg
+            .blob(repo, &digest)
+            .await
+            .expect("lookup")
+            .expect("visible");
+        assert_eq!(read_all(reg, &seen, None).await, content, "{b}");
+        assert_eq!(uploads(), 0, "{b}: no upload object left");
+
+        // The same bytes again: the object in place is kept, a second link is made.
+        let again = reg
+            .upload_whole(repo, &digest, body(vec![content.clone()]))
+            .await
+            .expect("same blob again");
+        assert_eq!(
+            again.storage_id, blob.storage_id,
+            "{b}: one imagestorage row"
+        );
+        assert_eq!(uploads(), 0, "{b}: the second upload object removed");
+
+        // No bytes at all: the empty blob.
+        let empty = Digest::sha256_of(b"");
+        let blob = reg
+            .upload_whole(repo, &empty, body(vec![Vec::new()]))
+            .await
+            .expect("empty blob");
+        assert_eq!(blob.size, 0, "{b}");
+        assert!(reg.blob(repo, &empty).await.expect("lookup").is_some());
+
+        // A wrong digest: nothing visible, no row, no object.
+        let other = data(1_000, 10);
+        let claimed = Digest::sha256_of(b"not these bytes");
+        let err = reg
+            .upload_whole(repo, &claimed, body(vec![other.clone()]))
+            .await
+            .expect_err("mismatch");
+        assert!(
+            matches!(err, DomainError::DigestMismatch { .. }),
+            "{b}: {err:?}"
+        );
+        assert!(reg.blob(repo, &claimed).await.expect("lookup").is_none());
+        assert!(reg
+            .blob(repo, &Digest::sha256_of(&other))
+            .await
+            .expect("lookup")
+            .is_none());
+        assert_eq!(
+            scalar_i64(env.db(), "SELECT COUNT(*) FROM blobupload WHERE id > $1", 0).await,
+            0,
+            "{b}: no blobupload rows left"
+        );
+        assert_eq!(uploads(), 0, "{b}: no upload object left");
+        env.cleanup().await;
+    }
+}

@@ -124,6 +124,9 @@ pub enum TagTarget<'a> {
 #[derive(Debug, Clone)]
 pub struct CommitBlob<'a> {
     pub upload_id: i32,
+    /// The `byte_count` the upload row must still hold: the commit fails (`None`) when
+    /// another request moved the upload on meanwhile.
+    pub recorded_size: i64,
     pub repository_id: i32,
     pub digest: &'a str,
     pub size: i64,
@@ -576,8 +579,9 @@ impl Db {
             if let Some(lock) = lock_sql(backend) {
                 sqlx::query(lock).bind(digest_lock_key(c.digest)).execute(&mut *tx).await?;
             }
-            let gone = sqlx::query("DELETE FROM blobupload WHERE id = $1")
+            let gone = sqlx::query("DELETE FROM blobupload WHERE id = $1 AND byte_count = $2")
                 .bind(c.upload_id)
+                .bind(c.recorded_size)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected()

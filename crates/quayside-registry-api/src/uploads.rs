@@ -94,22 +94,13 @@ pub async fn start(
     }
     if let Some(d) = query_param(req, "digest") {
         let digest = parse_digest(&d)?;
-        let session = state.registry.start_upload(&repo).await?;
-        let stream = body_stream(body);
-        let result = state
+        // The session lives only for this request; a failure leaves nothing behind.
+        let blob = state
             .registry
-            .complete(&repo, &session.uuid, &digest, Some(stream))
-            .await;
-        return match result {
-            Ok(blob) => {
-                state.metrics.pushed_bytes(blob.size);
-                created(state, &name, &digest)
-            }
-            Err(e) => {
-                let _ = state.registry.cancel(&repo, &session.uuid).await;
-                Err(e.into())
-            }
-        };
+            .upload_whole(&repo, &digest, body_stream(body))
+            .await?;
+        state.metrics.pushed_bytes(blob.size);
+        return created(state, &name, &digest);
     }
     let session = state.registry.start_upload(&repo).await?;
     accepted(state, &name, &session.uuid, "bytes=0--1".into())

@@ -64,6 +64,16 @@ impl Engine {
     /// [`Engine::writer`].
     pub async fn put(&self, path: &str, data: impl Into<Bytes>) -> Result<(), StorageError> {
         check_path(&self.id, path)?;
+        if let Some(root) = &self.local_root {
+            let full = root.join(path);
+            let data: Bytes = data.into();
+            return blocking(move || {
+                let mut file = create_fresh(&full)?;
+                file.write_all(&data)
+            })
+            .await
+            .map_err(|e| self.io_err("write", path, e));
+        }
         self.op
             .write(path, data.into())
             .await
@@ -84,6 +94,18 @@ impl Engine {
     /// Size in bytes of an object, or `None` when it does not exist.
     pub async fn size(&self, path: &str) -> Result<Option<u64>, StorageError> {
         check_path(&self.id, path)?;
+        if let Some(root) = &self.local_root {
+            // One `stat`; OpenDAL's fs stat also lists extended attributes.
+            let full = root.join(path);
+            return blocking(move || match std::fs::metadata(&full) {
+                Ok(m) if m.is_file() => Ok(Some(m.len())),
+                Ok(_) => Ok(None),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(e),
+            })
+            .await
+            .map_err(|e| self.io_err("stat", path, e));
+        }
         match self.op.stat(path).await {
             Ok(meta) => Ok(Some(meta.content_length())),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
@@ -162,6 +184,45 @@ impl Engine {
         })
     }
 
+    /// A writer that appends to `path` when the object holds exactly `expected_len` bytes, the
+    /// running digest starting from `prior`; `Ok(None)` (nothing opened) when its length
+    /// differs or it is missing. On LocalStorage the length check and the open are one trip to
+    /// a blocking thread. Drivers that cannot append answer `None` too.
+    pub async fn append_writer(
+        &self,
+        path: &str,
+        expected_len: u64,
+        prior: Sha256,
+    ) -> Result<Option<HashingWriter>, StorageError> {
+        check_path(&self.id, path)?;
+        let Some(root) = &self.local_root else {
+            if !self.can_append() || self.size(path).await? != Some(expected_len) {
+                return Ok(None);
+            }
+            return self.writer_resuming(path, true, prior).await.map(Some);
+        };
+        let full = root.join(path);
+        let file = blocking(move || {
+            let file = match std::fs::OpenOptions::new().append(true).open(&full) {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            if file.metadata()?.len() != expected_len {
+                return Ok(None);
+            }
+            Ok(Some(file))
+        })
+        .await
+        .map_err(|e| self.io_err("open for write", path, e))?;
+        Ok(file.map(|file| HashingWriter {
+            engine: self.clone(),
+            path: path.to_string(),
+            sink: Sink::File(LocalFile::start(file, prior)),
+            len: 0,
+        }))
+    }
+
     /// Whether chunked uploads can append in place on this driver.
     pub fn can_append(&self) -> bool {
         self.op.info().capability().write_can_append
@@ -182,6 +243,9 @@ impl Engine {
     pub async fn rename(&self, from: &str, to: &str) -> Result<(), StorageError> {
         check_path(&self.id, from)?;
         check_path(&self.id, to)?;
+        if self.local_root.is_some() {
+            return self.promote_local(from, to, false).await.map(|_| ());
+        }
         if !self.exists(from).await? {
             return Err(StorageError::NotFound {
                 location: self.id.clone(),
@@ -223,6 +287,71 @@ impl Engine {
             w.finish().await?;
         }
         self.delete(from).await
+    }
+
+    /// Moves a finished upload `from` to its content-addressed place `to`, unless `to`
+    /// already exists: the same bytes are there, so `from` is deleted instead. Returns whether
+    /// `from` was moved. On LocalStorage this is one trip to a blocking thread.
+    pub async fn promote(&self, from: &str, to: &str) -> Result<bool, StorageError> {
+        check_path(&self.id, from)?;
+        check_path(&self.id, to)?;
+        if self.local_root.is_some() {
+            return self.promote_local(from, to, true).await;
+        }
+        if !self.exists(from).await? {
+            return Err(StorageError::NotFound {
+                location: self.id.clone(),
+                path: from.to_string(),
+            });
+        }
+        if self.exists(to).await? {
+            self.delete(from).await?;
+            return Ok(false);
+        }
+        self.rename(from, to).await?;
+        Ok(true)
+    }
+
+    /// [`Engine::rename`] / [`Engine::promote`] on LocalStorage: `rename(2)` after creating
+    /// the target's directories; with `keep_existing`, an existing target wins and `from` is
+    /// removed.
+    async fn promote_local(
+        &self,
+        from: &str,
+        to: &str,
+        keep_existing: bool,
+    ) -> Result<bool, StorageError> {
+        let Some(root) = &self.local_root else {
+            return Err(self.io_err(
+                "rename",
+                from,
+                std::io::Error::other("not a local location"),
+            ));
+        };
+        let (src, dst) = (root.join(from), root.join(to));
+        let moved = blocking(move || {
+            match std::fs::metadata(&src) {
+                Ok(m) if m.is_file() => {}
+                Ok(_) => return Ok(None),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(e),
+            }
+            if keep_existing && std::fs::metadata(&dst).is_ok_and(|m| m.is_file()) {
+                std::fs::remove_file(&src)?;
+                return Ok(Some(false));
+            }
+            if let Some(parent) = dst.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::rename(&src, &dst)?;
+            Ok(Some(true))
+        })
+        .await
+        .map_err(|e| self.io_err("rename", from, e))?;
+        moved.ok_or_else(|| StorageError::NotFound {
+            location: self.id.clone(),
+            path: from.to_string(),
+        })
     }
 
     /// Lists object paths under a prefix ending in `/`, recursively.
@@ -358,6 +487,38 @@ async fn local_stream(full: PathBuf, range: Option<Range<u64>>) -> std::io::Resu
     })))
 }
 
+/// Runs a filesystem call on tokio's blocking pool.
+async fn blocking<T, F>(f: F) -> std::io::Result<T>
+where
+    F: FnOnce() -> std::io::Result<T> + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(std::io::Error::other)?
+}
+
+/// Creates `full` as a new, empty file (and its directories), replacing any file there.
+///
+/// A fresh inode rather than `O_TRUNC`: ext4 treats a truncated-then-written file as "replace
+/// via truncate" and starts writing all of it back to disk when it is closed
+/// (`auto_da_alloc`), which put a whole upload's disk writeback inside the request. A reader
+/// holding the old file keeps it.
+fn create_fresh(full: &std::path::Path) -> std::io::Result<std::fs::File> {
+    if let Some(parent) = full.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    match std::fs::remove_file(full) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(false)
+        .open(full)
+}
+
 /// A streaming writer that hashes (sha256) and counts what it writes.
 ///
 /// On LocalStorage the bytes go to a plain file written by one blocking thread and hashed by
@@ -399,28 +560,25 @@ impl LocalFile {
     /// side by side instead of one after the other, so neither thread alone limits a large
     /// upload.
     async fn open(full: PathBuf, append: bool, prior: Sha256) -> std::io::Result<LocalFile> {
-        let file = tokio::task::spawn_blocking(move || {
-            if let Some(parent) = full.parent() {
-                std::fs::create_dir_all(parent)?;
-            }
-            if !append {
-                // A fresh inode rather than `O_TRUNC`: ext4 treats a truncated-then-written
-                // file as "replace via truncate" and starts writing all of it back to disk
-                // when it is closed (auto_da_alloc), which put the whole upload's disk
-                // writeback inside the request. A reader holding the old file keeps it.
-                match std::fs::remove_file(&full) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-                    _ => {}
+        let file = blocking(move || {
+            if append {
+                if let Some(parent) = full.parent() {
+                    std::fs::create_dir_all(parent)?;
                 }
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&full)
+            } else {
+                create_fresh(&full)
             }
-            std::fs::OpenOptions::new()
-                .create(true)
-                .write(true)
-                .append(append)
-                .open(&full)
         })
-        .await
-        .map_err(std::io::Error::other)??;
+        .await?;
+        Ok(LocalFile::start(file, prior))
+    }
+
+    /// Starts the hashing and the writing thread for an open file.
+    fn start(file: std::fs::File, prior: Sha256) -> LocalFile {
         let (hash_tx, mut hash_rx) = tokio::sync::mpsc::channel::<Bytes>(LOCAL_QUEUE_CHUNKS);
         let (file_tx, mut file_rx) = tokio::sync::mpsc::channel::<Bytes>(LOCAL_QUEUE_CHUNKS);
         let hasher = tokio::task::spawn_blocking(move || {
@@ -437,12 +595,12 @@ impl LocalFile {
             }
             Ok(())
         });
-        Ok(LocalFile {
+        LocalFile {
             hash_tx: Some(hash_tx),
             file_tx: Some(file_tx),
             hasher: Some(hasher),
             writer: Some(writer),
-        })
+        }
     }
 
     async fn send(&mut self, chunk: Bytes) -> std::io::Result<()> {

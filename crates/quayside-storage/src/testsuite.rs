@@ -17,6 +17,8 @@ pub async fn run_all(engine: &Engine) {
     overwrite_replaces(engine).await;
     delete_is_idempotent(engine).await;
     rename_moves_upload_into_place(engine).await;
+    promote_keeps_an_existing_blob(engine).await;
+    append_writer_checks_the_length(engine).await;
     list_is_recursive_and_sorted(engine).await;
     aborted_write_leaves_nothing(engine).await;
     append_extends_when_supported(engine).await;
@@ -191,6 +193,91 @@ async fn rename_moves_upload_into_place(engine: &Engine) {
         err.is_not_found(),
         "rename of missing is NotFound, got {err}"
     );
+}
+
+async fn promote_keeps_an_existing_blob(engine: &Engine) {
+    let data = pattern(5_000, 11);
+    let dest = layout::blob_path(&sha256_hex(&data)).expect("blob path");
+    let first = layout::upload_path(&uuid::Uuid::new_v4());
+    engine.put(&first, data.clone()).await.expect("put upload");
+    assert!(
+        engine.promote(&first, &dest).await.expect("promote"),
+        "the first upload of a blob is moved into place"
+    );
+    assert!(
+        !engine.exists(&first).await.expect("exists"),
+        "upload moved"
+    );
+    // A second upload of the same digest: the object in place stays, the upload goes.
+    let second = layout::upload_path(&uuid::Uuid::new_v4());
+    engine.put(&second, data.clone()).await.expect("put upload");
+    assert!(
+        !engine.promote(&second, &dest).await.expect("promote again"),
+        "an existing blob is kept"
+    );
+    assert!(
+        !engine.exists(&second).await.expect("exists"),
+        "upload removed"
+    );
+    assert_eq!(collect(engine, &dest, None).await, data, "blob intact");
+    let err = engine
+        .promote(&second, &dest)
+        .await
+        .expect_err("promoting a missing upload fails");
+    assert!(err.is_not_found(), "missing upload is NotFound, got {err}");
+}
+
+async fn append_writer_checks_the_length(engine: &Engine) {
+    let path = layout::upload_path(&uuid::Uuid::new_v4());
+    assert!(
+        engine
+            .append_writer(&path, 0, Sha256::new())
+            .await
+            .expect("append to missing")
+            .is_none(),
+        "a missing object is not appended to"
+    );
+    let head = pattern(3_000, 12);
+    engine.put(&path, head.clone()).await.expect("put");
+    for wrong in [0, 2_999, 3_001] {
+        assert!(
+            engine
+                .append_writer(&path, wrong, Sha256::new())
+                .await
+                .expect("append with wrong length")
+                .is_none(),
+            "length {wrong} is not the object's 3000"
+        );
+    }
+    let Some(mut w) = engine
+        .append_writer(&path, 3_000, Sha256::new_with_prefix(&head))
+        .await
+        .expect("append writer")
+    else {
+        assert!(
+            !engine.can_append(),
+            "a driver that can append gives a writer at the right length"
+        );
+        engine.delete(&path).await.expect("cleanup");
+        return;
+    };
+    let tail = pattern(2_000, 13);
+    w.write(Bytes::from(tail.clone())).await.expect("write");
+    let (written, _) = w.finish_with_state().await.expect("finish");
+    let mut whole = head;
+    whole.extend_from_slice(&tail);
+    assert_eq!(written.len, 2_000, "bytes written through the writer");
+    assert_eq!(
+        written.digest,
+        format!("sha256:{}", sha256_hex(&whole)),
+        "the digest covers the prior bytes"
+    );
+    assert_eq!(
+        collect(engine, &path, None).await,
+        whole,
+        "appended in place"
+    );
+    engine.delete(&path).await.expect("cleanup");
 }
 
 async fn list_is_recursive_and_sorted(engine: &Engine) {
