@@ -75,6 +75,10 @@ struct Args {
     /// all]. RSS rows are always reported. For profiling one path at a time.
     #[arg(long, value_delimiter = ',', value_parser = ["blobs", "manifests", "tags", "api"])]
     only: Vec<String>,
+
+    /// Blob sizes in MiB (comma-separated) [default: 1,32,256]. For profiling one size.
+    #[arg(long, value_delimiter = ',')]
+    sizes: Vec<usize>,
 }
 
 /// What one invocation measures.
@@ -83,6 +87,8 @@ struct Plan {
     /// Groups to measure (`blobs`, `manifests`, `tags`, `api`).
     groups: Vec<String>,
     sizes: Vec<usize>,
+    /// Bytes one blob measurement moves at least (small blobs are repeated).
+    blob_bytes: usize,
     chunk: usize,
     concurrency: Vec<usize>,
     load: Duration,
@@ -110,6 +116,7 @@ impl Plan {
                 runs: 1,
                 groups,
                 sizes: vec![4 * 1024, 64 * 1024, 256 * 1024],
+                blob_bytes: 0,
                 chunk: 64 * 1024,
                 concurrency: vec![1, 16, 64],
                 load: Duration::from_millis(200),
@@ -127,10 +134,19 @@ impl Plan {
         if a.tags == 0 || a.tags > 1_000_000 {
             bail!("--tags must be in 1..=1000000");
         }
+        if a.sizes.iter().any(|&s| s == 0 || s > 4096) {
+            bail!("--sizes must be in 1..=4096 (MiB)");
+        }
+        let sizes = if a.sizes.is_empty() {
+            vec![MIB, 32 * MIB, 256 * MIB]
+        } else {
+            a.sizes.iter().map(|s| s * MIB).collect()
+        };
         Ok(Plan {
             runs: a.runs,
             groups,
-            sizes: vec![MIB, 32 * MIB, 256 * MIB],
+            sizes,
+            blob_bytes: BLOB_BYTES_PER_MEASUREMENT,
             chunk: 8 * MIB,
             concurrency: vec![1, 16, 64],
             load: Duration::from_secs_f64(a.duration_secs),
@@ -446,7 +462,8 @@ fn header(plan: &Plan, quayside: &Path, registry: &Path) -> String {
          (HTTP/1.1 keep-alive) for both servers\n\n\
          - quayside: `{}` ({}), embedded default (SQLite + local files), metrics off, bearer token\n\
          - distribution: `{}` ({}), filesystem storage, in-memory blob descriptor cache, no auth\n\
-         - blobs: {}; chunked uploads in {} PATCHes; manifest load {:.1} s per point; \
+         - blobs: {}, each measurement over at least {} (smaller blobs repeated); chunked \
+         uploads in {} PATCHes; manifest load {:.1} s per point; \
          tags/list over {} tags; latencies are p50 of {} requests per run\n\
          - MB = 10^6 bytes; RSS from /proc/<pid>/status, one server lifetime covering all runs\n",
         plan.runs,
@@ -456,6 +473,7 @@ fn header(plan: &Plan, quayside: &Path, registry: &Path) -> String {
         registry.display(),
         version(registry, "--version"),
         sizes.join(", "),
+        human_size(plan.blob_bytes.max(1)),
         human_size(plan.chunk),
         plan.load.as_secs_f64(),
         plan.tags,
@@ -527,6 +545,24 @@ async fn setup_tags(t: &Arc<Target>, plan: &Plan, manifest: &Bytes) -> Result<()
     Ok(())
 }
 
+/// Bytes each blob measurement moves at least: a size below it is timed over several blobs
+/// of that size, one after the other (a 1 MiB upload takes a few milliseconds; one of them
+/// per run is mostly noise).
+const BLOB_BYTES_PER_MEASUREMENT: usize = 16 * MIB;
+
+/// How many blobs of `size` one measurement moves, for at least `floor` bytes.
+fn blob_reps(size: usize, floor: usize) -> usize {
+    floor.div_ceil(size.max(1)).max(1)
+}
+
+/// The upload modes timed per blob size.
+#[derive(Clone, Copy)]
+enum UploadMode {
+    PostPut,
+    SinglePost,
+    Chunked,
+}
+
 async fn measure_blobs(
     targets: &[Arc<Target>; 2],
     plan: &Plan,
@@ -538,97 +574,102 @@ async fn measure_blobs(
     let mut downloads = Vec::new();
     for (si, &size) in plan.sizes.iter().enumerate() {
         let size_label = human_size(size);
-        // A fresh blob per (run, size, mode): no server ever sees a blob it
-        // already has. Generation and hashing are outside the timings.
-        let seed = |mode: u64| ((run as u64) << 32) | ((si as u64) << 8) | mode;
-
-        let blob = make_blob(size, seed(1));
-        let d = digest(&blob);
-        let label = format!("blob upload monolithic (POST + PUT), {size_label}");
-        for i in order(run) {
-            let started = Instant::now();
-            targets[i]
-                .upload_post_put(REPO, &blob, &d)
-                .await
-                .with_context(|| format!("{}: {label}", targets[i].name))?;
-            results.add(
-                &label,
-                "MB/s",
-                Better::Higher,
-                i,
-                mb_per_s(size, started.elapsed()),
-            );
-        }
-        downloads.push((size, d));
-
-        let label = format!("blob upload monolithic (single POST ?digest=), {size_label}");
-        let blob = make_blob(size, seed(2));
-        let d = digest(&blob);
-        for i in order(run) {
-            if !single_post[i] {
-                results.not_applicable(
+        let reps = blob_reps(size, plan.blob_bytes);
+        let modes = [
+            (
+                UploadMode::PostPut,
+                format!("blob upload monolithic (POST + PUT), {size_label}"),
+            ),
+            (
+                UploadMode::SinglePost,
+                format!("blob upload monolithic (single POST ?digest=), {size_label}"),
+            ),
+            (
+                UploadMode::Chunked,
+                format!("blob upload chunked ({chunk_label} PATCHes), {size_label}"),
+            ),
+        ];
+        for (mi, (mode, label)) in modes.into_iter().enumerate() {
+            // Fresh blobs per (run, size, mode, rep): no server ever sees a blob it already
+            // has. Generation and hashing are outside the timings.
+            let blobs: Vec<(Bytes, String)> = (0..reps)
+                .map(|rep| {
+                    let seed = ((run as u64) << 40)
+                        | ((si as u64) << 32)
+                        | ((mi as u64) << 24)
+                        | rep as u64;
+                    let blob = make_blob(size, seed);
+                    let d = digest(&blob);
+                    (blob, d)
+                })
+                .collect();
+            for i in order(run) {
+                if matches!(mode, UploadMode::SinglePost) && !single_post[i] {
+                    results.not_applicable(
+                        &label,
+                        "MB/s",
+                        Better::Higher,
+                        i,
+                        "unsupported: answers 202",
+                    );
+                    continue;
+                }
+                let t = &targets[i];
+                let started = Instant::now();
+                for (blob, d) in &blobs {
+                    match mode {
+                        UploadMode::PostPut => t.upload_post_put(REPO, blob, d).await,
+                        UploadMode::Chunked => t.upload_chunked(REPO, blob, d, plan.chunk).await,
+                        UploadMode::SinglePost => match t.upload_single_post(REPO, blob, d).await {
+                            Ok(true) => Ok(()),
+                            Ok(false) => {
+                                Err(anyhow::anyhow!("answered 202 after accepting the probe"))
+                            }
+                            Err(e) => Err(e),
+                        },
+                    }
+                    .with_context(|| format!("{}: {label}", t.name))?;
+                }
+                results.add(
                     &label,
                     "MB/s",
                     Better::Higher,
                     i,
-                    "unsupported: answers 202",
-                );
-                continue;
-            }
-            let started = Instant::now();
-            let took = targets[i]
-                .upload_single_post(REPO, &blob, &d)
-                .await
-                .with_context(|| format!("{}: {label}", targets[i].name))?;
-            if !took {
-                bail!(
-                    "{}: {label}: answered 202 after accepting the probe",
-                    targets[i].name
+                    mb_per_s(size * reps, started.elapsed()),
                 );
             }
-            results.add(
-                &label,
-                "MB/s",
-                Better::Higher,
-                i,
-                mb_per_s(size, started.elapsed()),
-            );
-        }
-
-        let label = format!("blob upload chunked ({chunk_label} PATCHes), {size_label}");
-        let blob = make_blob(size, seed(3));
-        let d = digest(&blob);
-        for i in order(run) {
-            let started = Instant::now();
-            targets[i]
-                .upload_chunked(REPO, &blob, &d, plan.chunk)
-                .await
-                .with_context(|| format!("{}: {label}", targets[i].name))?;
-            results.add(
-                &label,
-                "MB/s",
-                Better::Higher,
-                i,
-                mb_per_s(size, started.elapsed()),
-            );
+            if matches!(mode, UploadMode::PostPut) {
+                if let Some((_, d)) = blobs.first() {
+                    downloads.push((size, d.clone()));
+                }
+            }
         }
     }
     for (size, d) in downloads {
         let label = format!("blob download, {}", human_size(size));
+        let reps = blob_reps(size, plan.blob_bytes);
         for i in order(run) {
             let started = Instant::now();
-            let n = targets[i]
-                .download(REPO, &d)
-                .await
-                .with_context(|| format!("{}: {label}", targets[i].name))?;
-            let elapsed = started.elapsed();
-            if n != size as u64 {
-                bail!(
-                    "{}: {label}: got {n} bytes, expected {size}",
-                    targets[i].name
-                );
+            for _ in 0..reps {
+                let n = targets[i]
+                    .download(REPO, &d)
+                    .await
+                    .with_context(|| format!("{}: {label}", targets[i].name))?;
+                if n != size as u64 {
+                    bail!(
+                        "{}: {label}: got {n} bytes, expected {size}",
+                        targets[i].name
+                    );
+                }
             }
-            results.add(&label, "MB/s", Better::Higher, i, mb_per_s(size, elapsed));
+            let elapsed = started.elapsed();
+            results.add(
+                &label,
+                "MB/s",
+                Better::Higher,
+                i,
+                mb_per_s(size * reps, elapsed),
+            );
         }
     }
     Ok(())
