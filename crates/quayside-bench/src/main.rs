@@ -338,6 +338,7 @@ async fn run(args: Args) -> Result<()> {
         );
     }
 
+    let mut probes: Vec<f64> = Vec::new();
     for run in 0..plan.runs {
         eprintln!("run {}/{}", run + 1, plan.runs);
         for t in &targets {
@@ -349,6 +350,7 @@ async fn run(args: Args) -> Result<()> {
             // in the middle of this run's timings (distribution fsyncs its own writes
             // inside its timings; quayside, like Quay, leaves them to the page cache).
             quiesce_disk().await;
+            probes.push(page_cache_probe(work.path(), &plan).await?);
             measure_blobs(&targets, &plan, run, single_post, &mut results).await?;
         }
         if plan.wants("manifests") {
@@ -395,11 +397,23 @@ async fn run(args: Args) -> Result<()> {
         }
     }
 
-    let report = format!(
+    let mut report = format!(
         "{}\n{}",
         header(&plan, &quayside_bin, &registry_bin),
         results.markdown()
     );
+    if !probes.is_empty() {
+        let each: Vec<String> = probes.iter().map(|p| format!("{p:.0}")).collect();
+        report.push_str(&format!(
+            "\nEnvironment probe, no server involved: the harness itself writing {} to a new \
+             file in the work dir ({} B writes, as the servers receive bodies), before each \
+             run's blob timings: {} MB/s. Uploads cannot outrun the page cache; a low figure \
+             means the machine was slow in that run for both servers.\n",
+            human_size(probe_bytes(&plan)),
+            PROBE_WRITE,
+            each.join(" / ")
+        ));
+    }
     println!("{report}");
     if let Some(out) = &args.out {
         std::fs::write(out, &report).with_context(|| format!("write {}", out.display()))?;
@@ -410,6 +424,40 @@ async fn run(args: Args) -> Result<()> {
     // while on a filesystem with online discard.
     eprintln!("removing {}", work.path().display());
     Ok(())
+}
+
+/// Write size of the page-cache probe: what one socket read of a request body yields.
+const PROBE_WRITE: usize = 417_792;
+
+/// Bytes the page-cache probe writes: the largest blob of the plan.
+fn probe_bytes(plan: &Plan) -> usize {
+    plan.sizes.iter().copied().max().unwrap_or(MIB)
+}
+
+/// Times writing the largest blob size into a new file under `dir` in body-sized writes (no
+/// fsync), then removes it: how fast this machine takes new data into its page cache right
+/// now. Outside every server timing.
+async fn page_cache_probe(dir: &Path, plan: &Plan) -> Result<f64> {
+    let path = dir.join("page-cache-probe");
+    let total = probe_bytes(plan);
+    let data = make_blob(PROBE_WRITE, 0x9a9e);
+    tokio::task::spawn_blocking(move || -> Result<f64> {
+        use std::io::Write as _;
+        let started = Instant::now();
+        let mut file = std::fs::File::create(&path).context("create the probe file")?;
+        let mut left = total;
+        while left > 0 {
+            let n = left.min(data.len());
+            file.write_all(&data[..n]).context("write the probe file")?;
+            left -= n;
+        }
+        drop(file);
+        let elapsed = started.elapsed();
+        std::fs::remove_file(&path).context("remove the probe file")?;
+        Ok(mb_per_s(total, elapsed))
+    })
+    .await
+    .context("probe thread")?
 }
 
 /// Creates the bench user in quayside's database with quayside's own account
