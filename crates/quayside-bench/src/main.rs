@@ -637,7 +637,13 @@ async fn measure_blobs(
                 format!("blob upload chunked ({chunk_label} PATCHes), {size_label}"),
             ),
         ];
-        for (mi, (mode, label)) in modes.into_iter().enumerate() {
+        // Which mode goes first rotates from run to run: on this VM the first writes of a run
+        // are the fastest (docs/PERFORMANCE.md, "Why runs differ"), and no mode should get
+        // that place every time.
+        let mut modes: Vec<(usize, (UploadMode, String))> = modes.into_iter().enumerate().collect();
+        let len = modes.len();
+        modes.rotate_left(run % len);
+        for (mi, (mode, label)) in modes {
             // Fresh blobs per (run, size, mode, rep): no server ever sees a blob it already
             // has. Generation and hashing are outside the timings.
             let blobs: Vec<(Bytes, String)> = (0..reps)
