@@ -6,6 +6,19 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
+/// Python truthiness (`bool(value)`) of a JSON value, as Quay's handlers test request fields
+/// and stored JSON.
+pub(crate) fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    }
+}
+
 /// A response with `value` rendered as Flask renders it.
 pub(crate) fn response(status: StatusCode, value: &Value) -> Response {
     let mut body = String::new();
@@ -83,6 +96,24 @@ fn write_str(out: &mut String, s: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn python_truthiness() {
+        for (v, t) in [
+            (serde_json::json!(true), true),
+            (serde_json::json!(false), false),
+            (serde_json::json!(null), false),
+            (serde_json::json!(1), true),
+            (serde_json::json!(0), false),
+            (serde_json::json!(0.0), false),
+            (serde_json::json!("false"), true),
+            (serde_json::json!(""), false),
+            (serde_json::json!([]), false),
+            (serde_json::json!({"a": 1}), true),
+        ] {
+            assert_eq!(truthy(&v), t, "{v}");
+        }
+    }
 
     fn render(v: &Value) -> String {
         let mut s = String::new();

@@ -243,14 +243,11 @@ impl Engine {
     pub async fn rename(&self, from: &str, to: &str) -> Result<(), StorageError> {
         check_path(&self.id, from)?;
         check_path(&self.id, to)?;
-        if self.local_root.is_some() {
-            return self.promote_local(from, to, false).await.map(|_| ());
+        if let Some(root) = &self.local_root {
+            return self.promote_local(root, from, to, false).await.map(|_| ());
         }
         if !self.exists(from).await? {
-            return Err(StorageError::NotFound {
-                location: self.id.clone(),
-                path: from.to_string(),
-            });
+            return Err(self.not_found(from));
         }
         let cap = self.op.info().capability();
         if cap.rename {
@@ -295,14 +292,11 @@ impl Engine {
     pub async fn promote(&self, from: &str, to: &str) -> Result<bool, StorageError> {
         check_path(&self.id, from)?;
         check_path(&self.id, to)?;
-        if self.local_root.is_some() {
-            return self.promote_local(from, to, true).await;
+        if let Some(root) = &self.local_root {
+            return self.promote_local(root, from, to, true).await;
         }
         if !self.exists(from).await? {
-            return Err(StorageError::NotFound {
-                location: self.id.clone(),
-                path: from.to_string(),
-            });
+            return Err(self.not_found(from));
         }
         if self.exists(to).await? {
             self.delete(from).await?;
@@ -317,17 +311,11 @@ impl Engine {
     /// removed.
     async fn promote_local(
         &self,
+        root: &std::path::Path,
         from: &str,
         to: &str,
         keep_existing: bool,
     ) -> Result<bool, StorageError> {
-        let Some(root) = &self.local_root else {
-            return Err(self.io_err(
-                "rename",
-                from,
-                std::io::Error::other("not a local location"),
-            ));
-        };
         let (src, dst) = (root.join(from), root.join(to));
         let moved = blocking(move || {
             match std::fs::metadata(&src) {
@@ -348,10 +336,7 @@ impl Engine {
         })
         .await
         .map_err(|e| self.io_err("rename", from, e))?;
-        moved.ok_or_else(|| StorageError::NotFound {
-            location: self.id.clone(),
-            path: from.to_string(),
-        })
+        moved.ok_or_else(|| self.not_found(from))
     }
 
     /// Lists object paths under a prefix ending in `/`, recursively.
@@ -401,12 +386,16 @@ impl Engine {
         self.err(op, path, opendal::Error::new(kind, op).set_source(source))
     }
 
+    fn not_found(&self, path: &str) -> StorageError {
+        StorageError::NotFound {
+            location: self.id.clone(),
+            path: path.to_string(),
+        }
+    }
+
     fn err(&self, op: &'static str, path: &str, source: opendal::Error) -> StorageError {
         if source.kind() == ErrorKind::NotFound {
-            StorageError::NotFound {
-                location: self.id.clone(),
-                path: path.to_string(),
-            }
+            self.not_found(path)
         } else {
             StorageError::Backend {
                 location: self.id.clone(),

@@ -188,15 +188,7 @@ fn v1_created(v: &Value) -> Value {
 /// (schema 1 stores `["/bin/sh","-c",…]`) and, when it is not JSON, wrapped in a
 /// one-element list; anything else (an OCI config's `Cmd` list) is wrapped as it is.
 fn command_view(command: Option<&Value>) -> Value {
-    let truthy = |v: &Value| match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
-    };
-    match command.filter(|c| truthy(c)) {
+    match command.filter(|c| crate::json::truthy(c)) {
         None => Value::Null,
         Some(Value::String(s)) => serde_json::from_str(s).unwrap_or_else(|_| json!([s])),
         Some(other) => json!([other]),

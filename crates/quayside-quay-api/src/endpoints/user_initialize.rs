@@ -91,7 +91,7 @@ async fn handle(ctx: Ctx) -> ApiResult {
         "encrypted_password".into(),
         Value::from(state.auth.encrypt_user_password(password)),
     );
-    if data.get("access_token").is_some_and(truthy) {
+    if data.get("access_token").is_some_and(json::truthy) {
         let app_id = state
             .auth
             .create_oauth_application(
@@ -154,40 +154,5 @@ fn required_string<'a>(data: &'a Map<String, Value>, key: &str) -> Result<&'a st
     match data.get(key) {
         Some(Value::String(s)) => Ok(s),
         _ => Err(failed(&format!("'{key}' must be a string"))),
-    }
-}
-
-/// Python truthiness of a JSON value.
-fn truthy(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn python_truthiness() {
-        for (v, t) in [
-            (serde_json::json!(true), true),
-            (serde_json::json!(false), false),
-            (serde_json::json!(null), false),
-            (serde_json::json!(1), true),
-            (serde_json::json!(0), false),
-            (serde_json::json!(0.0), false),
-            (serde_json::json!("false"), true),
-            (serde_json::json!(""), false),
-            (serde_json::json!([]), false),
-            (serde_json::json!({"a": 1}), true),
-        ] {
-            assert_eq!(truthy(&v), t, "{v}");
-        }
     }
 }
