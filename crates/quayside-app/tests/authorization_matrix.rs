@@ -21,17 +21,14 @@
 //! * reads need read, writes and deletes need write; a refused API call is 401 for an
 //!   anonymous caller and 403 for a signed-in one; a refused `/v2` call is 401.
 
+mod common;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use base64::Engine;
-use quayside_app::bootstrap::{Resolved, Source};
+use common::{basic, registry_token, send, sha, App};
 use quayside_auth::{Identity, Role};
-use quayside_test_db::{backends, Backend, TestDb};
+use quayside_test_db::{backends, Backend};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
-use tower::ServiceExt;
-
-const HOST: &str = "registry.example";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum R {
@@ -156,90 +153,14 @@ fn signed_in(kind: &Kind, op: Op) -> bool {
     }
 }
 
-struct App {
-    router: axum::Router,
-    state: quayside_app::AppState,
-    tdb: TestDb,
-    _dir: tempfile::TempDir,
-}
-
+/// The application with `superuser` in `SUPER_USERS` and `FEATURE_SUPERUSERS_FULL_ACCESS` as
+/// given.
 async fn app(backend: Backend, full_access: bool) -> App {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let storage = dir.path().join("storage");
-    std::fs::create_dir_all(&storage).expect("storage dir");
-    let yaml = format!(
-        "SERVER_HOSTNAME: {HOST}\nPREFERRED_URL_SCHEME: http\nSUPER_USERS: [superuser]\n\
-         DATABASE_SECRET_KEY: matrix-database-secret\nSECRET_KEY: matrix-secret\n\
-         FEATURE_SUPERUSERS_FULL_ACCESS: {full_access}\n\
-         DISTRIBUTED_STORAGE_CONFIG:\n  default:\n    - LocalStorage\n    - storage_path: {}\n\
-         DISTRIBUTED_STORAGE_PREFERENCE: [default]\n",
-        storage.display()
-    );
-    let config = quayside_config::Config::from_yaml_str(&yaml).expect("config");
-    let resolved = Resolved {
-        config,
-        source: Source::ConfigDir(dir.path().to_path_buf()),
-        work_dir: dir.path().to_path_buf(),
-    };
-    let tdb = TestDb::new(backend).await;
-    let mut auth = quayside_app::assemble::auth_settings(&resolved);
-    auth.bcrypt_cost = 4;
-    auth.kid_path = dir.path().join("quay.kid");
-    auth.pem_path = dir.path().join("quay.pem");
-    let state = quayside_app::assemble::assemble_with(&resolved, tdb.db().clone(), auth)
-        .await
-        .expect("assemble");
-    App {
-        router: quayside_app::router(state.clone()),
-        state,
-        tdb,
-        _dir: dir,
-    }
-}
-
-struct Resp {
-    status: StatusCode,
-    json: Value,
-    text: String,
-}
-
-async fn send(app: &App, req: Request<Body>) -> Resp {
-    let resp = app.router.clone().oneshot(req).await.expect("response");
-    let status = resp.status();
-    let bytes = axum::body::to_bytes(resp.into_body(), 16 << 20)
-        .await
-        .expect("body");
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Resp { status, json, text }
-}
-
-fn basic(user: &str, password: &str) -> String {
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    common::app(
+        backend,
+        &format!("SUPER_USERS: [superuser]\nFEATURE_SUPERUSERS_FULL_ACCESS: {full_access}\n"),
     )
-}
-
-fn sha(data: &[u8]) -> String {
-    format!("sha256:{}", hex(&Sha256::digest(data)))
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-/// A registry token for `scope` with Basic credentials (or none).
-async fn registry_token(app: &App, creds: Option<(&str, &str)>, scope: &str) -> Option<String> {
-    let mut req = Request::get(format!("/v2/auth?service={HOST}&scope={scope}"));
-    if let Some((u, p)) = creds {
-        req = req.header("Authorization", basic(u, p));
-    }
-    let r = send(app, req.body(Body::empty()).expect("req")).await;
-    if r.status != 200 {
-        return None;
-    }
-    r.json["token"].as_str().map(str::to_owned)
+    .await
 }
 
 /// Pushes a one-layer image as `acme/<repo>:latest` with the owner's password.
