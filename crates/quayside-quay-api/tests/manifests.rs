@@ -608,12 +608,19 @@ impl BlobReader for MemBlobs {
     }
 }
 
-/// An environment whose API state reads blobs from `blobs`.
-async fn env_with_blobs(backend: Backend, blobs: &Arc<MemBlobs>) -> Env {
+/// alice's private repository `alice/app` in an environment whose API state reads config
+/// blobs from the returned store: `(blobs, env, alice, alice's OAuth token, repository id, db)`.
+async fn layers_case(
+    backend: Backend,
+) -> (Arc<MemBlobs>, Env, i64, String, i64, quayside_meta::Db) {
+    let blobs = Arc::new(MemBlobs::default());
     let mut env = env(backend).await;
     let reader: Arc<dyn BlobReader + Send + Sync> = blobs.clone();
     env.router = quayside_quay_api::router(env.state.clone().with_blob_reader(reader));
-    env
+    let (alice, token) = env.user_with_token("alice").await;
+    let repo_id = env.repo("alice", "app", false, Some(alice)).await;
+    let db = env.tdb.db().clone();
+    (blobs, env, alice, token, repo_id, db)
 }
 
 const DOCKER_V2: &str = "application/vnd.docker.distribution.manifest.v2+json";
@@ -672,11 +679,7 @@ async fn manifest_layers(env: &Env, token: &str, digest: &str) -> Value {
 #[tokio::test]
 async fn schema2_layers_follow_the_config_history() {
     for backend in backends() {
-        let blobs = Arc::new(MemBlobs::default());
-        let env = env_with_blobs(backend, &blobs).await;
-        let (alice, token) = env.user_with_token("alice").await;
-        let repo_id = env.repo("alice", "app", false, Some(alice)).await;
-        let db = env.tdb.db().clone();
+        let (blobs, env, alice, token, repo_id, db) = layers_case(backend).await;
         let config = json!({
             "architecture": "amd64",
             "os": "linux",
@@ -751,11 +754,7 @@ const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 #[tokio::test]
 async fn config_without_history() {
     for backend in backends() {
-        let blobs = Arc::new(MemBlobs::default());
-        let env = env_with_blobs(backend, &blobs).await;
-        let (alice, token) = env.user_with_token("alice").await;
-        let repo_id = env.repo("alice", "app", false, Some(alice)).await;
-        let db = env.tdb.db().clone();
+        let (blobs, env, _, token, repo_id, db) = layers_case(backend).await;
         let config = json!({
             "architecture": "amd64",
             "os": "linux",
@@ -796,11 +795,7 @@ async fn config_without_history() {
 #[tokio::test]
 async fn unusable_configs_fall_back_to_the_manifest_bytes() {
     for backend in backends() {
-        let blobs = Arc::new(MemBlobs::default());
-        let env = env_with_blobs(backend, &blobs).await;
-        let (alice, token) = env.user_with_token("alice").await;
-        let repo_id = env.repo("alice", "app", false, Some(alice)).await;
-        let db = env.tdb.db().clone();
+        let (blobs, env, _, token, repo_id, db) = layers_case(backend).await;
         let docker_config = "application/vnd.docker.container.image.v1+json";
         let history = |entries: Value| {
             json!({
