@@ -6,6 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use axum::extract::Request;
+use quayside_zerocopy::{MakeWithConnection, MakeWithPeer, ZeroCopyListener};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower_http::trace::TraceLayer;
@@ -132,14 +133,16 @@ pub async fn serve_router_all(
         tracing::info!(%addr, scheme = if tls { "https" } else { "http" }, "listening");
         let span = tracing::info_span!("server", %addr);
         match listener {
+            // Plain connections can send local blobs with sendfile (`quayside-zerocopy`);
+            // both kinds hand handlers the peer address as `ConnectInfo<SocketAddr>`.
             Bound::Plain(l) => servers.spawn(
-                axum::serve(l, app)
+                axum::serve(ZeroCopyListener::new(l), MakeWithConnection::new(app))
                     .with_graceful_shutdown(stopped)
                     .into_future()
                     .instrument(span),
             ),
             Bound::Tls(l) => servers.spawn(
-                axum::serve(l, app)
+                axum::serve(l, MakeWithPeer::new(app))
                     .with_graceful_shutdown(stopped)
                     .into_future()
                     .instrument(span),

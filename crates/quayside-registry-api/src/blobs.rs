@@ -4,7 +4,10 @@ use axum::body::Body;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use quayside_domain::BlobInfo;
 use quayside_oci::{Digest, ErrorCode, RegistryError, RepoName};
+use quayside_zerocopy::FileSender;
+use std::ops::Range;
 
 use crate::access::{authorize, Need};
 use crate::{V2Error, V2State};
@@ -93,19 +96,16 @@ pub async fn get(
             if head {
                 builder.body(Body::empty())
             } else {
-                let stream = state.registry.open_blob(&blob, None).await?;
+                let body = blob_body(state, req, &blob, 0..blob.size).await?;
                 state.metrics.pulled_bytes(blob.size);
-                builder.body(Body::from_stream(stream))
+                builder.body(body)
             }
         }
         ByteRange::Part {
             start,
             end_inclusive,
         } => {
-            let stream = state
-                .registry
-                .open_blob(&blob, Some(start..end_inclusive + 1))
-                .await?;
+            let body = blob_body(state, req, &blob, start..end_inclusive + 1).await?;
             builder
                 .status(StatusCode::PARTIAL_CONTENT)
                 .header(header::CONTENT_LENGTH, end_inclusive + 1 - start)
@@ -113,10 +113,33 @@ pub async fn get(
                     header::CONTENT_RANGE,
                     format!("bytes {start}-{end_inclusive}/{}", blob.size),
                 )
-                .body(Body::from_stream(stream))
+                .body(body)
         }
     };
     resp.map_err(|e| V2Error::Internal(e.to_string()))
+}
+
+/// The body for the bytes `range` of `blob`, whose length the response declares. On a
+/// plain HTTP/1 connection, from a location that keeps local files, the kernel sends them
+/// straight from the file (`sendfile`, see `quayside-zerocopy`); otherwise they are streamed
+/// through this process.
+async fn blob_body(
+    state: &V2State,
+    req: &Parts,
+    blob: &BlobInfo,
+    range: Range<u64>,
+) -> Result<Body, V2Error> {
+    if let Some(sender) = FileSender::for_request(req) {
+        if let Some(local) = state
+            .registry
+            .open_blob_local(blob, Some(range.clone()))
+            .await?
+        {
+            return Ok(Body::new(sender.body(local.file, local.offset, local.len)));
+        }
+    }
+    let stream = state.registry.open_blob(blob, Some(range)).await?;
+    Ok(Body::from_stream(stream))
 }
 
 #[cfg(test)]

@@ -175,6 +175,27 @@ async fn suite(run: Running) {
     // Helm chart.
     round_trip(&c, "helm-chart", "0.1.0", "charts", false);
 
+    // The pulls were audited with the client's address: the server records the peer of the
+    // connection when no proxy header names one.
+    let db = quayside_meta::Db::connect(&run.db_uri, &quayside_meta::ConnectOptions::default())
+        .await
+        .expect("connect");
+    let filter = quayside_meta::logs::LogFilter::default();
+    let mut pulls = Vec::new();
+    for _ in 0..50 {
+        pulls = db.log_entries(&filter, 500).await.expect("logs");
+        pulls.retain(|r| r.kind == "pull_repo");
+        if !pulls.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(!pulls.is_empty(), "{}: pull_repo rows", run.label);
+    for row in &pulls {
+        assert_eq!(row.ip.as_deref(), Some("127.0.0.1"), "{}", run.label);
+    }
+    db.close().await;
+
     // Referrers of `base` list the SBOM.
     let base = layout_digest(&testdata("artifact"), "base");
     let sbom = layout_digest(&testdata("artifact"), "sbom");
