@@ -7,6 +7,7 @@
 //! cargo run --release -p quayside-bench -- --smoke      # seconds; what CI runs
 //! ```
 
+mod ceiling;
 mod client;
 mod report;
 mod servers;
@@ -338,6 +339,17 @@ async fn run(args: Args) -> Result<()> {
         );
     }
 
+    // The download ceiling (a bare sendfile server in the harness) serves the largest blob.
+    let ceiling = if plan.wants("blobs") {
+        let size = probe_bytes(&plan);
+        Some(ceiling::Ceiling::start(
+            work.path(),
+            &make_blob(size, 0xce11),
+        )?)
+    } else {
+        None
+    };
+    let mut ceilings: Vec<f64> = Vec::new();
     let mut probes: Vec<f64> = Vec::new();
     for run in 0..plan.runs {
         eprintln!("run {}/{}", run + 1, plan.runs);
@@ -352,6 +364,9 @@ async fn run(args: Args) -> Result<()> {
             quiesce_disk().await;
             probes.push(page_cache_probe(work.path(), &plan).await?);
             measure_blobs(&targets, &plan, run, single_post, &mut results).await?;
+            if let Some(c) = &ceiling {
+                ceilings.push(measure_ceiling(&http, c, &plan).await?);
+            }
         }
         if plan.wants("manifests") {
             measure_manifests(&targets, &plan, run, &mut results).await?;
@@ -414,6 +429,9 @@ async fn run(args: Args) -> Result<()> {
             each.join(" / ")
         ));
     }
+    if let Some(c) = &ceiling {
+        report.push_str(&ceiling_note(c, &ceilings, &results));
+    }
     println!("{report}");
     if let Some(out) = &args.out {
         std::fs::write(out, &report).with_context(|| format!("write {}", out.display()))?;
@@ -424,6 +442,56 @@ async fn run(args: Args) -> Result<()> {
     // while on a filesystem with online discard.
     eprintln!("removing {}", work.path().display());
     Ok(())
+}
+
+/// MB/s of the harness's client downloading the ceiling blob (as many times as a download
+/// row of that size does), right after the registries' downloads of the same run.
+async fn measure_ceiling(http: &reqwest::Client, c: &ceiling::Ceiling, plan: &Plan) -> Result<f64> {
+    let reps = blob_reps(c.size as usize, plan.blob_bytes);
+    let started = Instant::now();
+    for _ in 0..reps {
+        let mut resp = http
+            .get(c.url())
+            .send()
+            .await
+            .context("GET from the ceiling server")?;
+        let mut n = 0u64;
+        while let Some(chunk) = resp.chunk().await.context("read the ceiling body")? {
+            n += chunk.len() as u64;
+        }
+        if n != c.size {
+            bail!("ceiling server: got {n} bytes, expected {}", c.size);
+        }
+    }
+    Ok(mb_per_s(c.size as usize * reps, started.elapsed()))
+}
+
+/// The line under the table that puts both registries' download of the largest blob next to
+/// the ceiling measured in the same runs.
+fn ceiling_note(c: &ceiling::Ceiling, samples: &[f64], results: &Results) -> String {
+    let each: Vec<String> = samples.iter().map(|v| format!("{v:.0}")).collect();
+    let ceiling = report::Cell::Samples(samples.to_vec()).median();
+    let label = format!("blob download, {}", human_size(c.size as usize));
+    let row = results.rows.iter().find(|r| r.label == label);
+    let median = |i: usize| row.and_then(|r| r.cells[i].median());
+    let mut note = format!(
+        "\nDownload ceiling: the same client fetching a {} file from a bare HTTP/1.1 server in \
+         the harness that sends it with `sendfile` (no framework, auth or database), after each \
+         run's downloads: {} MB/s",
+        human_size(c.size as usize),
+        each.join(" / ")
+    );
+    if let (Some(top), Some(q), Some(d)) = (ceiling, median(QUAYSIDE), median(DISTRIBUTION)) {
+        note.push_str(&format!(
+            ". Medians against it: ceiling {:.2}× distribution; quayside {:.0}%, distribution \
+             {:.0}% of the ceiling",
+            top / d,
+            100.0 * q / top,
+            100.0 * d / top
+        ));
+    }
+    note.push_str(".\n");
+    note
 }
 
 /// Write size of the page-cache probe: what one socket read of a request body yields.
@@ -699,6 +767,11 @@ async fn measure_blobs(
             }
         }
     }
+    // Downloads are of blobs at rest: quayside (like Quay) leaves the writeback of what it just
+    // received to the kernel, which would otherwise run on these two cores during quayside's
+    // download timings, while distribution paid for its fsyncs inside its own upload timings.
+    // Untimed.
+    quiesce_disk().await;
     for (size, d) in downloads {
         let label = format!("blob download, {}", human_size(size));
         let reps = blob_reps(size, plan.blob_bytes);
