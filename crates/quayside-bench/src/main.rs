@@ -7,7 +7,7 @@
 //! cargo run --release -p quayside-bench -- --smoke      # seconds; what CI runs
 //! ```
 
-mod ceiling;
+mod bare;
 mod client;
 mod report;
 mod servers;
@@ -90,6 +90,8 @@ struct Plan {
     sizes: Vec<usize>,
     /// Bytes one blob measurement moves at least (small blobs are repeated).
     blob_bytes: usize,
+    /// Bytes one download measurement moves at least (downloads repeat the same blob).
+    download_bytes: usize,
     chunk: usize,
     concurrency: Vec<usize>,
     load: Duration,
@@ -118,6 +120,7 @@ impl Plan {
                 groups,
                 sizes: vec![4 * 1024, 64 * 1024, 256 * 1024],
                 blob_bytes: 0,
+                download_bytes: 0,
                 chunk: 64 * 1024,
                 concurrency: vec![1, 16, 64],
                 load: Duration::from_millis(200),
@@ -148,6 +151,7 @@ impl Plan {
             groups,
             sizes,
             blob_bytes: BLOB_BYTES_PER_MEASUREMENT,
+            download_bytes: DOWNLOAD_BYTES_PER_MEASUREMENT,
             chunk: 8 * MIB,
             concurrency: vec![1, 16, 64],
             load: Duration::from_secs_f64(a.duration_secs),
@@ -339,17 +343,17 @@ async fn run(args: Args) -> Result<()> {
         );
     }
 
-    // The download ceiling (a bare sendfile server in the harness) serves the largest blob.
-    let ceiling = if plan.wants("blobs") {
+    // The download reference (a bare sendfile server in the harness) serves the largest blob.
+    let bare = if plan.wants("blobs") {
         let size = probe_bytes(&plan);
-        Some(ceiling::Ceiling::start(
+        Some(bare::BareServer::start(
             work.path(),
             &make_blob(size, 0xce11),
         )?)
     } else {
         None
     };
-    let mut ceilings: Vec<f64> = Vec::new();
+    let mut bare_samples: Vec<f64> = Vec::new();
     let mut probes: Vec<f64> = Vec::new();
     for run in 0..plan.runs {
         eprintln!("run {}/{}", run + 1, plan.runs);
@@ -363,10 +367,8 @@ async fn run(args: Args) -> Result<()> {
             // inside its timings; quayside, like Quay, leaves them to the page cache).
             quiesce_disk().await;
             probes.push(page_cache_probe(work.path(), &plan).await?);
-            measure_blobs(&targets, &plan, run, single_post, &mut results).await?;
-            if let Some(c) = &ceiling {
-                ceilings.push(measure_ceiling(&http, c, &plan).await?);
-            }
+            let bare = bare.as_ref().map(|c| (&http, c, &mut bare_samples));
+            measure_blobs(&targets, &plan, run, single_post, bare, &mut results).await?;
         }
         if plan.wants("manifests") {
             measure_manifests(&targets, &plan, run, &mut results).await?;
@@ -429,8 +431,8 @@ async fn run(args: Args) -> Result<()> {
             each.join(" / ")
         ));
     }
-    if let Some(c) = &ceiling {
-        report.push_str(&ceiling_note(c, &ceilings, &results));
+    if let Some(c) = &bare {
+        report.push_str(&bare_note(c, &bare_samples, &results));
     }
     println!("{report}");
     if let Some(out) = &args.out {
@@ -444,47 +446,42 @@ async fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// MB/s of the harness's client downloading the ceiling blob (as many times as a download
-/// row of that size does), right after the registries' downloads of the same run.
-async fn measure_ceiling(http: &reqwest::Client, c: &ceiling::Ceiling, plan: &Plan) -> Result<f64> {
-    let reps = blob_reps(c.size as usize, plan.blob_bytes);
-    let started = Instant::now();
-    for _ in 0..reps {
-        let mut resp = http
-            .get(c.url())
-            .send()
-            .await
-            .context("GET from the ceiling server")?;
-        let mut n = 0u64;
-        while let Some(chunk) = resp.chunk().await.context("read the ceiling body")? {
-            n += chunk.len() as u64;
-        }
-        if n != c.size {
-            bail!("ceiling server: got {n} bytes, expected {}", c.size);
-        }
+/// One download from the bare sendfile server by the harness's client, body read and counted.
+async fn bare_download(http: &reqwest::Client, c: &bare::BareServer) -> Result<()> {
+    let mut resp = http
+        .get(c.url())
+        .send()
+        .await
+        .context("GET from the bare sendfile server")?;
+    let mut n = 0u64;
+    while let Some(chunk) = resp.chunk().await.context("read the bare server's body")? {
+        n += chunk.len() as u64;
     }
-    Ok(mb_per_s(c.size as usize * reps, started.elapsed()))
+    if n != c.size {
+        bail!("bare sendfile server: got {n} bytes, expected {}", c.size);
+    }
+    Ok(())
 }
 
 /// The line under the table that puts both registries' download of the largest blob next to
-/// the ceiling measured in the same runs.
-fn ceiling_note(c: &ceiling::Ceiling, samples: &[f64], results: &Results) -> String {
+/// the bare sendfile server measured in the same runs.
+fn bare_note(c: &bare::BareServer, samples: &[f64], results: &Results) -> String {
     let each: Vec<String> = samples.iter().map(|v| format!("{v:.0}")).collect();
-    let ceiling = report::Cell::Samples(samples.to_vec()).median();
+    let bare = report::Cell::Samples(samples.to_vec()).median();
     let label = format!("blob download, {}", human_size(c.size as usize));
     let row = results.rows.iter().find(|r| r.label == label);
     let median = |i: usize| row.and_then(|r| r.cells[i].median());
     let mut note = format!(
-        "\nDownload ceiling: the same client fetching a {} file from a bare HTTP/1.1 server in \
-         the harness that sends it with `sendfile` (no framework, auth or database), after each \
-         run's downloads: {} MB/s",
+        "\nDownload reference: the same client fetching a {} file from a bare HTTP/1.1 server in \
+         the harness that sends it with `sendfile` (no framework, auth or database), taking its \
+         turn between the registries' downloads of that size: {} MB/s per run",
         human_size(c.size as usize),
         each.join(" / ")
     );
-    if let (Some(top), Some(q), Some(d)) = (ceiling, median(QUAYSIDE), median(DISTRIBUTION)) {
+    if let (Some(top), Some(q), Some(d)) = (bare, median(QUAYSIDE), median(DISTRIBUTION)) {
         note.push_str(&format!(
-            ". Medians against it: ceiling {:.2}× distribution; quayside {:.0}%, distribution \
-             {:.0}% of the ceiling",
+            ". Medians against it: bare server {:.2}× distribution; quayside {:.0}%, distribution \
+             {:.0}% of the bare server",
             top / d,
             100.0 * q / top,
             100.0 * d / top
@@ -578,7 +575,8 @@ fn header(plan: &Plan, quayside: &Path, registry: &Path) -> String {
          (HTTP/1.1 keep-alive) for both servers\n\n\
          - quayside: `{}` ({}), embedded default (SQLite + local files), metrics off, bearer token\n\
          - distribution: `{}` ({}), filesystem storage, in-memory blob descriptor cache, no auth\n\
-         - blobs: {}, each measurement over at least {} (smaller blobs repeated); chunked \
+         - blobs: {}, each upload measurement over at least {} (smaller blobs repeated), each \
+         download measurement over at least {} (the servers taking turns per request); chunked \
          uploads in {} PATCHes; manifest load {:.1} s per point; \
          tags/list over {} tags; latencies are p50 of {} requests per run\n\
          - MB = 10^6 bytes; RSS from /proc/<pid>/status, one server lifetime covering all runs\n",
@@ -590,6 +588,7 @@ fn header(plan: &Plan, quayside: &Path, registry: &Path) -> String {
         version(registry, "--version"),
         sizes.join(", "),
         human_size(plan.blob_bytes.max(1)),
+        human_size(plan.download_bytes.max(1)),
         human_size(plan.chunk),
         plan.load.as_secs_f64(),
         plan.tags,
@@ -666,6 +665,11 @@ async fn setup_tags(t: &Arc<Target>, plan: &Plan, manifest: &Bytes) -> Result<()
 /// per run is mostly noise).
 const BLOB_BYTES_PER_MEASUREMENT: usize = 16 * MIB;
 
+/// Bytes each download measurement moves at least. One 256 MiB download takes ~0.15 s, and
+/// this VM's speed changes from one second to the next; downloads need no fresh data, so each
+/// is timed over 1 GiB, the servers taking turns request by request.
+const DOWNLOAD_BYTES_PER_MEASUREMENT: usize = 1024 * MIB;
+
 /// How many blobs of `size` one measurement moves, for at least `floor` bytes.
 fn blob_reps(size: usize, floor: usize) -> usize {
     floor.div_ceil(size.max(1)).max(1)
@@ -684,6 +688,7 @@ async fn measure_blobs(
     plan: &Plan,
     run: usize,
     single_post: [bool; 2],
+    mut bare: Option<(&reqwest::Client, &bare::BareServer, &mut Vec<f64>)>,
     results: &mut Results,
 ) -> Result<()> {
     let chunk_label = human_size(plan.chunk);
@@ -774,14 +779,19 @@ async fn measure_blobs(
     quiesce_disk().await;
     for (size, d) in downloads {
         let label = format!("blob download, {}", human_size(size));
-        let reps = blob_reps(size, plan.blob_bytes);
-        for i in order(run) {
-            let started = Instant::now();
-            for _ in 0..reps {
+        let reps = blob_reps(size, plan.download_bytes);
+        // The servers (and, for its size, the bare sendfile server) take turns request by request, so a
+        // change in the machine's speed during the measurement hits all of them alike.
+        let mut spent = [Duration::ZERO; 2];
+        let mut bare_spent = Duration::ZERO;
+        for _ in 0..reps {
+            for i in order(run) {
+                let started = Instant::now();
                 let n = targets[i]
                     .download(REPO, &d)
                     .await
                     .with_context(|| format!("{}: {label}", targets[i].name))?;
+                spent[i] += started.elapsed();
                 if n != size as u64 {
                     bail!(
                         "{}: {label}: got {n} bytes, expected {size}",
@@ -789,7 +799,15 @@ async fn measure_blobs(
                     );
                 }
             }
-            let elapsed = started.elapsed();
+            if let Some((http, c, _)) = &bare {
+                if c.size == size as u64 {
+                    let started = Instant::now();
+                    bare_download(http, c).await?;
+                    bare_spent += started.elapsed();
+                }
+            }
+        }
+        for (i, elapsed) in spent.into_iter().enumerate() {
             results.add(
                 &label,
                 "MB/s",
@@ -797,6 +815,11 @@ async fn measure_blobs(
                 i,
                 mb_per_s(size * reps, elapsed),
             );
+        }
+        if let Some((_, c, samples)) = &mut bare {
+            if c.size == size as u64 {
+                samples.push(mb_per_s(size * reps, bare_spent));
+            }
         }
     }
     Ok(())

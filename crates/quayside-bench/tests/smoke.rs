@@ -120,11 +120,11 @@ fn smoke_run_reports_every_row() {
             );
         }
     }
-    // The download ceiling was measured every run and set against both registries.
+    // The bare sendfile server was measured every run and set against both registries.
     assert!(
-        report.contains("Download ceiling: the same client fetching a 256 KiB file")
-            && report.contains("Medians against it: ceiling "),
-        "no download ceiling line in:\n{report}"
+        report.contains("Download reference: the same client fetching a 256 KiB file")
+            && report.contains("Medians against it: bare server "),
+        "no download reference line in:\n{report}"
     );
     // quayside takes a single POST; distribution 2.8 answers it with 202.
     let single = rows

@@ -1,7 +1,7 @@
-//! The download ceiling: a bare HTTP/1.1 server in the harness that answers every request
-//! with one file sent by `sendfile(2)`. No framework, no auth, no database, no routing: the
-//! fastest a server can hand a blob to the harness's client over one loopback connection on
-//! this machine, measured in the same run as the two registries.
+//! The download reference: a bare HTTP/1.1 server in the harness that answers every request
+//! with one file sent by `sendfile(2)`. No framework, no auth, no database, no routing: what a
+//! server that does nothing but hand the file to the kernel achieves with the harness's client
+//! over one loopback connection on this machine, measured in the same run as the registries.
 
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -10,33 +10,33 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 /// A running bare server; it serves until the harness exits.
-pub struct Ceiling {
+pub struct BareServer {
     pub addr: SocketAddr,
     pub size: u64,
 }
 
-impl Ceiling {
-    /// Writes `data` to `dir/ceiling-blob` and serves it on a free loopback port.
-    pub fn start(dir: &Path, data: &[u8]) -> Result<Ceiling> {
-        let path = dir.join("ceiling-blob");
-        std::fs::write(&path, data).context("write the ceiling blob")?;
-        let listener = TcpListener::bind("127.0.0.1:0").context("bind the ceiling server")?;
-        let addr = listener.local_addr().context("ceiling address")?;
+impl BareServer {
+    /// Writes `data` to `dir/bare-sendfile-blob` and serves it on a free loopback port.
+    pub fn start(dir: &Path, data: &[u8]) -> Result<BareServer> {
+        let path = dir.join("bare-sendfile-blob");
+        std::fs::write(&path, data).context("write the bare server's blob")?;
+        let listener = TcpListener::bind("127.0.0.1:0").context("bind the bare server")?;
+        let addr = listener.local_addr().context("bare server address")?;
         std::thread::Builder::new()
-            .name("ceiling-accept".into())
+            .name("bare-accept".into())
             .spawn(move || {
                 for conn in listener.incoming().flatten() {
                     let path = path.clone();
                     let _ = std::thread::Builder::new()
-                        .name("ceiling-conn".into())
+                        .name("bare-conn".into())
                         .spawn(move || {
                             // A failed connection is the client's business; it reports it.
                             let _ = serve(conn, &path);
                         });
                 }
             })
-            .context("start the ceiling server")?;
-        Ok(Ceiling {
+            .context("start the bare server")?;
+        Ok(BareServer {
             addr,
             size: data.len() as u64,
         })
