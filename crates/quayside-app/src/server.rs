@@ -5,8 +5,7 @@ use std::future::{Future, IntoFuture};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
-use axum::extract::Request;
-use quayside_zerocopy::{MakeWithConnection, MakeWithPeer, ZeroCopyListener};
+use axum::extract::{ConnectInfo, Request};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower_http::trace::TraceLayer;
@@ -111,6 +110,36 @@ fn with_tracing(app: axum::Router) -> axum::Router {
     )
 }
 
+/// The make-service for listeners other than a plain `TcpListener` (axum implements
+/// `ConnectInfo<SocketAddr>` only for that one): per connection, the router with the peer
+/// address as a request extension.
+#[derive(Clone)]
+struct WithPeerAddr(axum::Router);
+
+impl<L> tower::Service<axum::serve::IncomingStream<'_, L>> for WithPeerAddr
+where
+    L: axum::serve::Listener<Addr = SocketAddr>,
+{
+    type Response = axum::middleware::AddExtension<axum::Router, ConnectInfo<SocketAddr>>;
+    type Error = std::convert::Infallible;
+    type Future = std::future::Ready<Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(
+        &mut self,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, conn: axum::serve::IncomingStream<'_, L>) -> Self::Future {
+        let peer = ConnectInfo(*conn.remote_addr());
+        std::future::ready(Ok(tower::Layer::layer(
+            &axum::Extension(peer),
+            self.0.clone(),
+        )))
+    }
+}
+
 /// Serves any router on several listeners at once. When `shutdown` resolves (or one
 /// listener fails), every listener stops accepting and in-flight requests on all of
 /// them finish before this returns.
@@ -133,16 +162,16 @@ pub async fn serve_router_all(
         tracing::info!(%addr, scheme = if tls { "https" } else { "http" }, "listening");
         let span = tracing::info_span!("server", %addr);
         match listener {
-            // Plain connections can send local blobs with sendfile (`quayside-zerocopy`);
-            // both kinds hand handlers the peer address as `ConnectInfo<SocketAddr>`.
+            // Both kinds hand handlers the peer address as `ConnectInfo<SocketAddr>` (the
+            // client IP of audit rows when no proxy header names one).
             Bound::Plain(l) => servers.spawn(
-                axum::serve(ZeroCopyListener::new(l), MakeWithConnection::new(app))
+                axum::serve(l, app.into_make_service_with_connect_info::<SocketAddr>())
                     .with_graceful_shutdown(stopped)
                     .into_future()
                     .instrument(span),
             ),
             Bound::Tls(l) => servers.spawn(
-                axum::serve(l, MakeWithPeer::new(app))
+                axum::serve(l, WithPeerAddr(app))
                     .with_graceful_shutdown(stopped)
                     .into_future()
                     .instrument(span),

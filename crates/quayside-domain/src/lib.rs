@@ -19,7 +19,6 @@ mod registry;
 
 pub use error::DomainError;
 pub use quayside_meta::registry::CatalogScope as CatalogFilter;
-pub use quayside_storage::LocalRange;
 pub use registry::{
     referrers_index, BlobInfo, CatalogEntry, NoBody, ReferrerDescriptor, Registry,
     RegistrySettings, RepoRef, StoredManifest, TagLookup, UploadSession, EMPTY_LAYER_BYTES,

@@ -11,7 +11,7 @@ use quayside_meta::registry::{
 };
 use quayside_meta::Db;
 use quayside_oci::{labels, Digest, ParsedManifest};
-use quayside_storage::{layout, ByteStream, DistributedStorage, Engine, HashingWriter, LocalRange};
+use quayside_storage::{layout, ByteStream, DistributedStorage, Engine, HashingWriter};
 use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 
@@ -483,18 +483,6 @@ impl Registry {
         let engine = self.read_engine(blob)?;
         let path = blob_object_path(blob)?;
         Ok(engine.stream(&path, range).await?)
-    }
-
-    /// The blob (or the byte range `range` of it) as an open local file, to be sent by the
-    /// kernel; `None` when the location that holds it does not keep local files.
-    pub async fn open_blob_local(
-        &self,
-        blob: &BlobInfo,
-        range: Option<Range<u64>>,
-    ) -> Result<Option<LocalRange>, DomainError> {
-        let engine = self.read_engine(blob)?;
-        let path = blob_object_path(blob)?;
-        Ok(engine.open_local(&path, range).await?)
     }
 
     /// Starts an upload: an empty `uploads/<uuid>` object in the preferred location and its

@@ -4,10 +4,7 @@ use axum::body::Body;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use quayside_domain::BlobInfo;
 use quayside_oci::{Digest, ErrorCode, RegistryError, RepoName};
-use quayside_zerocopy::FileSender;
-use std::ops::Range;
 
 use crate::access::{authorize, Need};
 use crate::{V2Error, V2State};
@@ -96,16 +93,19 @@ pub async fn get(
             if head {
                 builder.body(Body::empty())
             } else {
-                let body = blob_body(state, req, &blob, 0..blob.size).await?;
+                let stream = state.registry.open_blob(&blob, None).await?;
                 state.metrics.pulled_bytes(blob.size);
-                builder.body(body)
+                builder.body(Body::from_stream(stream))
             }
         }
         ByteRange::Part {
             start,
             end_inclusive,
         } => {
-            let body = blob_body(state, req, &blob, start..end_inclusive + 1).await?;
+            let stream = state
+                .registry
+                .open_blob(&blob, Some(start..end_inclusive + 1))
+                .await?;
             builder
                 .status(StatusCode::PARTIAL_CONTENT)
                 .header(header::CONTENT_LENGTH, end_inclusive + 1 - start)
@@ -113,33 +113,10 @@ pub async fn get(
                     header::CONTENT_RANGE,
                     format!("bytes {start}-{end_inclusive}/{}", blob.size),
                 )
-                .body(body)
+                .body(Body::from_stream(stream))
         }
     };
     resp.map_err(|e| V2Error::Internal(e.to_string()))
-}
-
-/// The body for the bytes `range` of `blob`, whose length the response declares. On a
-/// plain HTTP/1 connection, from a location that keeps local files, the kernel sends them
-/// straight from the file (`sendfile`, see `quayside-zerocopy`); otherwise they are streamed
-/// through this process.
-async fn blob_body(
-    state: &V2State,
-    req: &Parts,
-    blob: &BlobInfo,
-    range: Range<u64>,
-) -> Result<Body, V2Error> {
-    if let Some(sender) = FileSender::for_request(req) {
-        if let Some(local) = state
-            .registry
-            .open_blob_local(blob, Some(range.clone()))
-            .await?
-        {
-            return Ok(Body::new(sender.body(local.file, local.offset, local.len)));
-        }
-    }
-    let stream = state.registry.open_blob(blob, Some(range)).await?;
-    Ok(Body::from_stream(stream))
 }
 
 #[cfg(test)]

@@ -143,37 +143,6 @@ impl Engine {
         Ok(Box::pin(stream))
     }
 
-    /// The byte range `range` (end exclusive; default: all) of an object on local disk, opened
-    /// to be sent as it is by the kernel (`sendfile`), or `None` on drivers whose objects are
-    /// not local files. The range is announced to the kernel (`posix_fadvise(WILLNEED)`), so
-    /// pages not yet cached are read ahead of the send.
-    pub async fn open_local(
-        &self,
-        path: &str,
-        range: Option<Range<u64>>,
-    ) -> Result<Option<LocalRange>, StorageError> {
-        check_path(&self.id, path)?;
-        let Some(root) = &self.local_root else {
-            return Ok(None);
-        };
-        let full = root.join(path);
-        blocking(move || {
-            let file = std::fs::File::open(&full)?;
-            let (offset, end) = match range {
-                Some(r) => (r.start, r.end.max(r.start)),
-                None => (0, file.metadata()?.len()),
-            };
-            let len = end - offset;
-            if let Some(n) = std::num::NonZeroU64::new(len) {
-                // Advice only: a kernel that ignores it still serves the reads.
-                let _ = rustix::fs::fadvise(&file, offset, Some(n), rustix::fs::Advice::WillNeed);
-            }
-            Ok(Some(LocalRange { file, offset, len }))
-        })
-        .await
-        .map_err(|e| self.io_err("read", path, e))
-    }
-
     /// Starts a streaming write; the digest and length are computed as bytes
     /// pass. With `append`, bytes are added to an existing object (chunked
     /// uploads on drivers that can append).
@@ -505,14 +474,6 @@ async fn local_stream(full: PathBuf, range: Option<Range<u64>>) -> std::io::Resu
     Ok(Box::pin(futures::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     })))
-}
-
-/// A byte range of a local object, with the open file (see [`Engine::open_local`]).
-#[derive(Debug)]
-pub struct LocalRange {
-    pub file: std::fs::File,
-    pub offset: u64,
-    pub len: u64,
 }
 
 /// Runs a filesystem call on tokio's blocking pool.

@@ -17,5 +17,5 @@ mod error;
 
 pub use distributed::DistributedStorage;
 pub use driver::{DriverKind, LocationConfig};
-pub use engine::{ByteStream, Engine, HashingWriter, LocalRange, WriteStreamError, Written};
+pub use engine::{ByteStream, Engine, HashingWriter, WriteStreamError, Written};
 pub use error::StorageError;

@@ -14,7 +14,6 @@ pub async fn run_all(engine: &Engine) {
     missing_objects(engine).await;
     streaming_write_hashes(engine).await;
     ranged_reads(engine).await;
-    local_ranges_match_the_stream(engine).await;
     overwrite_replaces(engine).await;
     delete_is_idempotent(engine).await;
     rename_moves_upload_into_place(engine).await;
@@ -134,48 +133,6 @@ async fn ranged_reads(engine: &Engine) {
         collect(engine, "suite/ranged", Some(99_990..100_000)).await,
         data[99_990..],
         "tail range"
-    );
-}
-
-/// A driver that opens objects as local files (for `sendfile`) opens the same bytes the
-/// stream yields; others answer `None`. A missing object is NotFound either way for local
-/// files.
-async fn local_ranges_match_the_stream(engine: &Engine) {
-    use std::os::unix::fs::FileExt as _;
-    let data = pattern(70_000, 17);
-    engine.put("suite/local", data.clone()).await.expect("put");
-    for range in [None, Some(0..1), Some(5_000..65_001), Some(69_999..70_000)] {
-        let Some(local) = engine
-            .open_local("suite/local", range.clone())
-            .await
-            .expect("open_local")
-        else {
-            assert!(
-                engine
-                    .open_local("suite/missing", None)
-                    .await
-                    .expect("open_local")
-                    .is_none(),
-                "a driver without local files answers None for every path"
-            );
-            return;
-        };
-        let expected = collect(engine, "suite/local", range.clone()).await;
-        assert_eq!(local.len, expected.len() as u64, "length of {range:?}");
-        let mut got = vec![0u8; expected.len()];
-        local
-            .file
-            .read_exact_at(&mut got, local.offset)
-            .expect("read the opened range");
-        assert!(got == expected, "bytes of {range:?}");
-    }
-    let err = engine
-        .open_local("suite/missing", None)
-        .await
-        .expect_err("a missing local object must fail");
-    assert!(
-        err.is_not_found(),
-        "open_local of missing is NotFound, got {err}"
     );
 }
 

@@ -20,14 +20,6 @@ async fn local_storage_passes_the_suite() {
     ))
     .expect("open LocalStorage");
     testsuite::run_all(&engine).await;
-    assert!(
-        engine
-            .open_local("suite/local", None)
-            .await
-            .expect("open_local")
-            .is_some(),
-        "LocalStorage objects are local files (the zero-copy download path)"
-    );
     // Quay's layout on disk, not some private one.
     let hex = sha2_hex(&testsuite::pattern(40_000, 3));
     assert!(dir
