@@ -108,6 +108,27 @@ macro_rules! with_pool {
     };
 }
 
+/// The statement that opens a transaction that may write (`pool.begin_with(write_begin(pool))`
+/// inside `with_pool!`). On SQLite a deferred `BEGIN` that reads and then writes fails at once
+/// with "database is locked" when another connection committed in between: WAL cannot upgrade
+/// its read snapshot, and `busy_timeout` does not wait for that case. `BEGIN IMMEDIATE` takes
+/// the write lock first and waits its turn under `busy_timeout`. PostgreSQL: a plain `BEGIN`.
+pub(crate) trait WriteBegin {
+    const SQL: &'static str;
+}
+
+impl WriteBegin for sqlx::PgPool {
+    const SQL: &'static str = "BEGIN";
+}
+
+impl WriteBegin for sqlx::SqlitePool {
+    const SQL: &'static str = "BEGIN IMMEDIATE";
+}
+
+pub(crate) fn write_begin<P: WriteBegin>(_pool: &P) -> &'static str {
+    P::SQL
+}
+
 /// Cheaply clonable handle to Quay's metadata database.
 #[derive(Debug, Clone)]
 pub struct Db {
@@ -276,7 +297,7 @@ impl Db {
         };
         let now = chrono::Utc::now().naive_utc();
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             if let Some(lock) = lock_sql {
                 sqlx::query(lock).execute(&mut *tx).await?;
             }
@@ -307,7 +328,7 @@ impl Db {
         let ddl = schema::quayside_tables_ddl(self.backend().dialect());
         let now = chrono::Utc::now().naive_utc();
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             for stmt in &ddl {
                 sqlx::query(stmt).persistent(false).execute(&mut *tx).await?;
             }
@@ -337,7 +358,7 @@ impl Db {
     /// storage id (`DISTRIBUTED_STORAGE_CONFIG` keys).
     pub async fn sync_storage_locations(&self, names: &[String]) -> Result<(), MetaError> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             for name in names {
                 sqlx::query(
                     "INSERT INTO imagestoragelocation (name) SELECT $1 \

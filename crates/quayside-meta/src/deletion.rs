@@ -67,7 +67,7 @@ impl Db {
         let now_local = chrono::Local::now().naive_local();
         let now_utc = chrono::Utc::now().naive_utc();
         let id: Option<i32> = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             let found: Option<(String, String)> = sqlx::query_as(FIND)
                 .bind(id32(repository_id))
                 .bind(marked)
@@ -150,7 +150,7 @@ impl Db {
         let now_local = chrono::Local::now().naive_local();
         let now_utc = chrono::Utc::now().naive_utc();
         let id: Option<i32> = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             let found: Option<(String, String, bool, bool, bool)> = sqlx::query_as(
                 "SELECT username, email, enabled, organization, robot FROM \"user\" WHERE id = $1",
             )

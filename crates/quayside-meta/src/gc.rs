@@ -19,7 +19,7 @@ use crate::identity::id32;
 use crate::{with_pool, Db, MetaError};
 
 // The push path's locks: GC takes the same keys, so they can never drift apart.
-use crate::registry::{begin_sql, digest_lock_key, lock_sql, REPO_LOCK_BASE};
+use crate::registry::{digest_lock_key, lock_sql, REPO_LOCK_BASE};
 
 /// A repository holding garbage: its namespace's time-machine window.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -346,7 +346,7 @@ impl Db {
         let tid = id32(tag_id);
         let backend = self.backend();
         let out = with_pool!(self, pool => {
-            let mut tx = pool.begin_with(begin_sql(backend)).await?;
+            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             let current: Option<(i32, Option<i64>)> =
                 sqlx::query_as("SELECT repository_id, lifetime_end_ms FROM tag WHERE id = $1")
                     .bind(tid)
@@ -407,7 +407,7 @@ impl Db {
         let mid = id32(manifest_id);
         let backend = self.backend();
         let out = with_pool!(self, pool => {
-            let mut tx = pool.begin_with(begin_sql(backend)).await?;
+            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             if let Some(lock) = lock_sql(backend) {
                 sqlx::query(lock)
                     .bind(REPO_LOCK_BASE | i64::from(rid))
@@ -541,7 +541,7 @@ impl Db {
         let bid = id32(blob_id);
         let backend = self.backend();
         let out = with_pool!(self, pool => {
-            let mut tx = pool.begin_with(begin_sql(backend)).await?;
+            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             let row: Option<(Option<String>, Option<i64>)> =
                 sqlx::query_as("SELECT content_checksum, image_size FROM imagestorage WHERE id = $1")
                     .bind(bid)
@@ -806,9 +806,8 @@ impl Db {
     /// Returns false (nothing deleted) if tags, manifests or upload links remain.
     pub async fn gc_finish_repository_purge(&self, repository_id: i64) -> Result<bool, MetaError> {
         let rid = id32(repository_id);
-        let backend = self.backend();
         let done = with_pool!(self, pool => {
-            let mut tx = pool.begin_with(begin_sql(backend)).await?;
+            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             let left: i64 = sqlx::query_scalar(
                 "SELECT (SELECT COUNT(*) FROM tag WHERE repository_id = $1) \
                  + (SELECT COUNT(*) FROM manifest WHERE repository_id = $1) \
@@ -849,9 +848,8 @@ impl Db {
     /// deleted) if repositories remain or the namespace is gone.
     pub async fn gc_finish_namespace_purge(&self, namespace_id: i64) -> Result<bool, MetaError> {
         let nid = id32(namespace_id);
-        let backend = self.backend();
         let done = with_pool!(self, pool => {
-            let mut tx = pool.begin_with(begin_sql(backend)).await?;
+            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             let found: Option<String> = sqlx::query_scalar("SELECT username FROM \"user\" WHERE id = $1")
                 .bind(nid)
                 .fetch_optional(&mut *tx)

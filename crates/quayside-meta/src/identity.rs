@@ -287,7 +287,7 @@ impl Db {
     /// Inserts a `user` row; returns its id.
     pub async fn insert_account(&self, a: &NewAccount) -> Result<i64, MetaError> {
         let id: i32 = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             let id: i32 = sqlx::query_scalar(INSERT_ACCOUNT_SQL)
                 .bind(&a.uuid)
                 .bind(&a.username)
@@ -316,7 +316,7 @@ impl Db {
         owner_id: i64,
     ) -> Result<i64, MetaError> {
         let id: i32 = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             let id: i32 = sqlx::query_scalar(INSERT_ACCOUNT_SQL)
                 .bind(&org.uuid)
                 .bind(&org.username)
@@ -357,7 +357,7 @@ impl Db {
     pub async fn insert_robot(&self, r: &NewRobot) -> Result<i64, MetaError> {
         let a = &r.account;
         let id: i32 = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             let id: i32 = sqlx::query_scalar(INSERT_ACCOUNT_SQL)
                 .bind(&a.uuid)
                 .bind(&a.username)
@@ -510,7 +510,7 @@ impl Db {
              organization_id, name, description, gravatar_email, secure_client_secret, fully_migrated) \
              VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8) RETURNING id";
         let id: i32 = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             let found: Option<i32> = sqlx::query_scalar(FIND)
                 .bind(id32(app.organization_id))
                 .bind(&app.name)
@@ -585,7 +585,7 @@ impl Db {
     /// stale keys of the service, inserts the approval and the key referencing it.
     pub async fn insert_approved_service_key(&self, k: &NewServiceKey) -> Result<(), MetaError> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             sqlx::query(
                 "DELETE FROM servicekey WHERE service = $1 AND (expiration_date <= $2 \
                  OR (approval_id IS NULL AND created_date <= $3))",

@@ -115,7 +115,7 @@ impl Db {
                            VALUES ($1, $2, $3, $4, $5, $6, $7)";
         with_pool!(self, pool => {
             async {
-                let mut tx = pool.begin().await?;
+                let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
                 for (e, kind_id) in entries.iter().zip(&kind_ids) {
                     sqlx::query(SQL)
                         .bind(id32(*kind_id))

@@ -169,7 +169,7 @@ impl Db {
              VALUES ($1, $2, (SELECT id FROM visibility WHERE name = $3), NULL, $4, \
              (SELECT id FROM repositorykind WHERE name = $5), $6, 0) RETURNING id";
         let id: Option<i32> = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             let existing: i64 = sqlx::query_scalar(EXISTS)
                 .bind(id32(r.namespace_id))
                 .bind(&r.name)
@@ -264,7 +264,7 @@ impl Db {
         role: &str,
     ) -> Result<(), MetaError> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             sqlx::query("DELETE FROM repositorypermission WHERE repository_id = $1 AND user_id = $2")
                 .bind(id32(repository_id))
                 .bind(id32(account_id))

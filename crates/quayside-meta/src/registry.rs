@@ -157,13 +157,6 @@ pub(crate) const REPO_LOCK_BASE: i64 = 0x5155_4159_0000_0000; // "QUAY" in the h
 /// Advisory-lock key space of the per-digest blob lock (shared with `gc`).
 pub(crate) const BLOB_LOCK_BASE: i64 = 0x5155_4142_0000_0000;
 
-pub(crate) fn begin_sql(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Sqlite => "BEGIN IMMEDIATE",
-        Backend::Postgres => "BEGIN",
-    }
-}
-
 pub(crate) fn lock_sql(backend: Backend) -> Option<&'static str> {
     match backend {
         Backend::Postgres => Some("SELECT pg_advisory_xact_lock($1)"),
@@ -575,7 +568,7 @@ impl Db {
     pub async fn commit_blob_upload(&self, c: &CommitBlob<'_>) -> Result<Option<i32>, MetaError> {
         let backend = self.backend();
         let storage_id: Option<i32> = with_pool!(self, pool => {
-            let mut tx = pool.begin_with(begin_sql(backend)).await?;
+            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             if let Some(lock) = lock_sql(backend) {
                 sqlx::query(lock).bind(digest_lock_key(c.digest)).execute(&mut *tx).await?;
             }
@@ -661,7 +654,7 @@ impl Db {
     ) -> Result<i32, MetaError> {
         let backend = self.backend();
         let id: i32 = with_pool!(self, pool => {
-            let mut tx = pool.begin_with(begin_sql(backend)).await?;
+            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             if let Some(lock) = lock_sql(backend) {
                 sqlx::query(lock).bind(digest_lock_key(digest)).execute(&mut *tx).await?;
             }
@@ -848,7 +841,7 @@ impl Db {
     ) -> Result<i32, MetaError> {
         let backend = self.backend();
         let id: i32 = with_pool!(self, pool => {
-            let mut tx = pool.begin_with(begin_sql(backend)).await?;
+            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             if let Some(lock) = lock_sql(backend) {
                 sqlx::query(lock)
                     .bind(REPO_LOCK_BASE | i64::from(m.repository_id))
@@ -1052,7 +1045,7 @@ impl Db {
     ) -> Result<bool, MetaError> {
         let backend = self.backend();
         let ended = with_pool!(self, pool => {
-            let mut tx = pool.begin_with(begin_sql(backend)).await?;
+            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             if let Some(lock) = lock_sql(backend) {
                 sqlx::query(lock)
                     .bind(REPO_LOCK_BASE | i64::from(repository_id))
@@ -1094,7 +1087,7 @@ impl Db {
     ) -> Result<bool, MetaError> {
         let backend = self.backend();
         let ended = with_pool!(self, pool => {
-            let mut tx = pool.begin_with(begin_sql(backend)).await?;
+            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             if let Some(lock) = lock_sql(backend) {
                 sqlx::query(lock)
                     .bind(REPO_LOCK_BASE | i64::from(repository_id))

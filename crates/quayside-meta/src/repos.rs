@@ -526,7 +526,7 @@ impl Db {
         role: &str,
     ) -> Result<(), MetaError> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             let updated = sqlx::query(
                 "UPDATE repositorypermission SET role_id = (SELECT id FROM role WHERE name = $3) \
                  WHERE team_id = $1 AND repository_id = $2",
@@ -561,7 +561,7 @@ impl Db {
         role: &str,
     ) -> Result<(), MetaError> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             let updated = sqlx::query(
                 "UPDATE repositorypermission SET role_id = (SELECT id FROM role WHERE name = $3) \
                  WHERE user_id = $1 AND repository_id = $2",

@@ -193,7 +193,7 @@ impl Db {
         new_uuid: &str,
     ) -> Result<(), MetaError> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             let updated = sqlx::query("UPDATE robotaccounttoken SET token = $2 WHERE robot_account_id = $1")
                 .bind(id32(robot_id))
                 .bind(encrypted_token)
@@ -272,7 +272,7 @@ impl Db {
         let mut seen = HashSet::new();
         dependent_deletes("user", "$1", &mut seen, &mut statements);
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             let found: i64 = sqlx::query_scalar(r#"SELECT COUNT(*) FROM "user" WHERE id = $1 AND robot = $2"#)
                 .bind(id32(robot_id))
                 .bind(true)

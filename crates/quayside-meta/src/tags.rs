@@ -22,13 +22,6 @@ const EXPIRES_AFTER: &str = "quay.expires-after";
 /// writes and registry pushes to one repository never interleave.
 const REPO_LOCK_BASE: i64 = 0x5155_4159_0000_0000;
 
-fn begin_sql(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Sqlite => "BEGIN IMMEDIATE",
-        Backend::Postgres => "BEGIN",
-    }
-}
-
 fn lock_sql(backend: Backend) -> Option<&'static str> {
     match backend {
         Backend::Postgres => Some("SELECT pg_advisory_xact_lock($1)"),
@@ -482,7 +475,7 @@ impl Db {
         let manifest = id32(r.manifest_id);
         let now = r.now_ms;
         let new_id: Option<i32> = with_pool!(self, pool => {
-            let mut tx = pool.begin_with(begin_sql(backend)).await?;
+            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             if let Some(lock) = lock_sql(backend) {
                 sqlx::query(lock)
                     .bind(REPO_LOCK_BASE | i64::from(repo))
@@ -561,7 +554,7 @@ impl Db {
         let backend = self.backend();
         let repo = id32(repository_id);
         let ended: Option<i32> = with_pool!(self, pool => {
-            let mut tx = pool.begin_with(begin_sql(backend)).await?;
+            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             if let Some(lock) = lock_sql(backend) {
                 sqlx::query(lock)
                     .bind(REPO_LOCK_BASE | i64::from(repo))
@@ -605,7 +598,7 @@ impl Db {
             "UPDATE tag SET lifetime_end_ms = $1 WHERE id = $2 AND lifetime_end_ms IS NULL"
         };
         let n = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             sqlx::query("DELETE FROM tagnotificationsuccess WHERE tag_id = $1")
                 .bind(id32(tag_id))
                 .execute(&mut *tx)
@@ -664,7 +657,7 @@ impl Db {
         let repo = id32(repository_id);
         let cutoff = now_ms.saturating_sub(window_ms);
         let updated: bool = with_pool!(self, pool => {
-            let mut tx = pool.begin_with(begin_sql(backend)).await?;
+            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             if let Some(lock) = lock_sql(backend) {
                 sqlx::query(lock)
                     .bind(REPO_LOCK_BASE | i64::from(repo))
@@ -736,7 +729,7 @@ impl Db {
         now_ms: i64,
     ) -> Result<Option<bool>, MetaError> {
         let previous: Option<bool> = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             let previous: Option<bool> = sqlx::query_scalar(
                 "SELECT immutable FROM tag WHERE id = $1 \
                  AND (lifetime_end_ms IS NULL OR lifetime_end_ms > $2)",
@@ -854,7 +847,7 @@ impl Db {
     /// Creates a `label` and its `manifestlabel` row in one transaction.
     pub async fn create_manifest_label(&self, l: &NewLabel<'_>) -> Result<LabelOutcome, MetaError> {
         let outcome: Option<LabelOutcome> = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             let media: Option<i32> = sqlx::query_scalar("SELECT id FROM mediatype WHERE name = $1")
                 .bind(l.media_type)
                 .fetch_optional(&mut *tx)
@@ -918,7 +911,7 @@ impl Db {
     /// Deletes label `label_id` and its `manifestlabel` rows.
     pub async fn delete_label(&self, label_id: i64) -> Result<(), MetaError> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             for sql in [
                 "DELETE FROM manifestlabel WHERE label_id = $1",
                 "DELETE FROM label WHERE id = $1",

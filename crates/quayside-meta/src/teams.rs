@@ -240,7 +240,7 @@ impl Db {
             "DELETE FROM teamsync WHERE team_id = $1",
         ];
         with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             for sql in DEPENDENTS {
                 sqlx::query(sql).bind(id32(team_id)).execute(&mut *tx).await?;
             }
@@ -380,7 +380,7 @@ impl Db {
              metadata_json, created, dismissed, lookup_path) \
              VALUES ($1, (SELECT id FROM notificationkind WHERE name = $2), $3, $4, $5, $6, NULL)";
         let id: i32 = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             let id: i32 = sqlx::query_scalar(INVITE)
                 .bind(invite.user_id.map(id32))
                 .bind(invite.email.as_deref())
