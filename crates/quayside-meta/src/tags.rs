@@ -13,21 +13,13 @@
 //! per-repository lock as `/v2` pushes (`registry.rs`), so they serialise with them.
 
 use crate::identity::id32;
-use crate::{with_pool, Backend, Db, MetaError};
+// The push path's repository lock: API tag writes and registry pushes to one repository take
+// the same key, so they never interleave.
+use crate::registry::{lock_sql, REPO_LOCK_BASE};
+use crate::{with_pool, Db, MetaError};
 
 /// The label whose value gives a manifest's tags an expiration.
 const EXPIRES_AFTER: &str = "quay.expires-after";
-
-/// The lock space of `registry.rs` ("QUAY" in the high bytes) — the same key, so API tag
-/// writes and registry pushes to one repository never interleave.
-const REPO_LOCK_BASE: i64 = 0x5155_4159_0000_0000;
-
-fn lock_sql(backend: Backend) -> Option<&'static str> {
-    match backend {
-        Backend::Postgres => Some("SELECT pg_advisory_xact_lock($1)"),
-        Backend::Sqlite => None,
-    }
-}
 
 /// The alive, visible row of tag `$name` in transaction `$tx` (newest start first) as
 /// `Option<(id, lifetime_end_ms)>`. An immutable row makes the enclosing function return
