@@ -5,7 +5,7 @@
 
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result};
 
@@ -48,7 +48,7 @@ impl BareServer {
 }
 
 /// Answers requests on one keep-alive connection until the client closes it.
-fn serve(mut conn: TcpStream, path: &PathBuf) -> std::io::Result<()> {
+fn serve(mut conn: TcpStream, path: &Path) -> std::io::Result<()> {
     conn.set_nodelay(true)?;
     let mut head = Vec::new();
     let mut buf = [0u8; 4096];

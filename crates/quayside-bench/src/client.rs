@@ -31,6 +31,15 @@ pub fn http_client(max_idle: usize) -> Result<reqwest::Client> {
         .context("build HTTP client")
 }
 
+/// Reads a response body to its end as it arrives, keeping nothing; answers its length.
+pub async fn body_len(mut resp: reqwest::Response) -> Result<u64> {
+    let mut n = 0u64;
+    while let Some(chunk) = resp.chunk().await.context("read the body")? {
+        n += chunk.len() as u64;
+    }
+    Ok(n)
+}
+
 /// `sha256:<hex>` of `data`.
 pub fn digest(data: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(data)))
@@ -218,12 +227,8 @@ impl Target {
             .send()
             .await
             .context("GET blob")?;
-        let mut resp = expect(resp, StatusCode::OK, "GET blob").await?;
-        let mut n = 0u64;
-        while let Some(chunk) = resp.chunk().await.context("read blob body")? {
-            n += chunk.len() as u64;
-        }
-        Ok(n)
+        let resp = expect(resp, StatusCode::OK, "GET blob").await?;
+        body_len(resp).await
     }
 
     /// `PUT /v2/<repo>/manifests/<reference>`.

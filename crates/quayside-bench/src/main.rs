@@ -448,15 +448,14 @@ async fn run(args: Args) -> Result<()> {
 
 /// One download from the bare sendfile server by the harness's client, body read and counted.
 async fn bare_download(http: &reqwest::Client, c: &bare::BareServer) -> Result<()> {
-    let mut resp = http
+    let resp = http
         .get(c.url())
         .send()
         .await
         .context("GET from the bare sendfile server")?;
-    let mut n = 0u64;
-    while let Some(chunk) = resp.chunk().await.context("read the bare server's body")? {
-        n += chunk.len() as u64;
-    }
+    let n = client::body_len(resp)
+        .await
+        .context("the bare sendfile server's body")?;
     if n != c.size {
         bail!("bare sendfile server: got {n} bytes, expected {}", c.size);
     }
@@ -780,8 +779,8 @@ async fn measure_blobs(
     for (size, d) in downloads {
         let label = format!("blob download, {}", human_size(size));
         let reps = blob_reps(size, plan.download_bytes);
-        // The servers (and, for its size, the bare sendfile server) take turns request by request, so a
-        // change in the machine's speed during the measurement hits all of them alike.
+        // The servers (and, for its size, the bare sendfile server) take turns request by
+        // request, so a change in the machine's speed during the measurement hits all alike.
         let mut spent = [Duration::ZERO; 2];
         let mut bare_spent = Duration::ZERO;
         for _ in 0..reps {
