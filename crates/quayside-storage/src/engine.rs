@@ -429,41 +429,36 @@ const LOCAL_READ_CHUNK: usize = 512 * 1024;
 const LOCAL_READ_AHEAD: usize = 4;
 
 /// Streams a local file (or `range` of it) read by a blocking thread of its own a few chunks
-/// ahead of the consumer, so file reads overlap with sending the previous chunks. Reads go
-/// straight into the buffers handed out (no zero-fill, no second copy). A file shorter than
-/// the range ends the stream with `UnexpectedEof`.
+/// ahead of the consumer, so file reads overlap with sending the previous chunks.
+///
+/// The same thread opens the file and reads the first chunk before this returns: a request
+/// waits for one hand-off between threads, not one for the open and another for the first
+/// bytes, and a file that cannot be opened or read at all is an error here, before a response
+/// has started. Each chunk is one `pread` straight into the buffer handed out (no zero-fill,
+/// no second copy; `std`'s `read_to_end` would probe with small reads first). A file shorter
+/// than the range ends the stream with `UnexpectedEof`.
 async fn local_stream(full: PathBuf, range: Option<Range<u64>>) -> std::io::Result<ByteStream> {
-    use std::io::{Read as _, Seek as _};
-    let (file, start, end) = tokio::task::spawn_blocking(move || {
-        let mut file = std::fs::File::open(&full)?;
-        let (start, end) = match range {
-            Some(r) => (r.start, r.end.max(r.start)),
-            None => (0, file.metadata()?.len()),
-        };
-        if start > 0 {
-            file.seek(std::io::SeekFrom::Start(start))?;
-        }
-        Ok::<_, std::io::Error>((file, start, end))
-    })
-    .await
-    .map_err(std::io::Error::other)??;
-    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(LOCAL_READ_AHEAD);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(LOCAL_READ_AHEAD);
     tokio::task::spawn_blocking(move || {
-        let mut left = end - start;
-        while left > 0 {
-            let n = left.min(LOCAL_READ_CHUNK as u64);
-            let mut buf = Vec::with_capacity(n as usize);
-            let item = match (&file).take(n).read_to_end(&mut buf) {
-                Ok(0) => Err(std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    "the file ended before the requested range",
-                )),
-                Ok(got) => {
-                    left -= got as u64;
-                    Ok(Bytes::from(buf))
-                }
-                Err(e) => Err(e),
+        let opened = std::fs::File::open(&full).and_then(|file| {
+            let (start, end) = match &range {
+                Some(r) => (r.start, r.end.max(r.start)),
+                None => (0, file.metadata()?.len()),
             };
+            Ok((file, start, end))
+        });
+        let (file, mut offset, end) = match opened {
+            Ok(opened) => opened,
+            Err(e) => {
+                let _ = tx.blocking_send(Err(e));
+                return;
+            }
+        };
+        while offset < end {
+            let item = read_chunk(&file, offset, (end - offset).min(LOCAL_READ_CHUNK as u64));
+            if let Ok(chunk) = &item {
+                offset += chunk.len() as u64;
+            }
             let failed = item.is_err();
             if tx.blocking_send(item).is_err() || failed {
                 // The consumer went away (client disconnected), or this was the error.
@@ -471,9 +466,40 @@ async fn local_stream(full: PathBuf, range: Option<Range<u64>>) -> std::io::Resu
             }
         }
     });
-    Ok(Box::pin(futures::stream::unfold(rx, |mut rx| async move {
+    // The first message: the first chunk, the error that stopped the reader, or (closed at
+    // once) an empty range.
+    let first = match rx.recv().await {
+        Some(Ok(chunk)) => Some(chunk),
+        Some(Err(e)) => return Err(e),
+        None => None,
+    };
+    let rest = futures::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
-    })))
+    });
+    Ok(Box::pin(futures::stream::iter(first.map(Ok)).chain(rest)))
+}
+
+/// `len` bytes of `file` from `offset` (fewer only at the end of the file; none is an error),
+/// read into a buffer of exactly that capacity, without zero-filling it first.
+fn read_chunk(file: &std::fs::File, offset: u64, len: u64) -> std::io::Result<Bytes> {
+    let len = usize::try_from(len).map_err(std::io::Error::other)?;
+    let mut buf: Vec<u8> = Vec::with_capacity(len);
+    while buf.len() < len {
+        let at = offset + buf.len() as u64;
+        let got = rustix::io::pread(file, rustix::buffer::spare_capacity(&mut buf), at)?;
+        if got == 0 {
+            break;
+        }
+    }
+    // The spare capacity may exceed `len` if the allocator rounded up; never hand out more.
+    buf.truncate(len);
+    if buf.is_empty() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "the file ended before the requested range",
+        ));
+    }
+    Ok(Bytes::from(buf))
 }
 
 /// Runs a filesystem call on tokio's blocking pool.

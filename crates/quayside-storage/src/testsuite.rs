@@ -14,6 +14,7 @@ pub async fn run_all(engine: &Engine) {
     missing_objects(engine).await;
     streaming_write_hashes(engine).await;
     ranged_reads(engine).await;
+    large_and_empty_streams(engine).await;
     overwrite_replaces(engine).await;
     delete_is_idempotent(engine).await;
     rename_moves_upload_into_place(engine).await;
@@ -89,6 +90,20 @@ async fn missing_objects(engine: &Engine) {
         .await
         .expect_err("get of missing must fail");
     assert!(err.is_not_found(), "get of missing is NotFound, got {err}");
+    // A stream of a missing object fails when it is opened, before any byte is served.
+    match engine.stream("suite/missing", None).await {
+        Err(err) => assert!(
+            err.is_not_found(),
+            "stream of missing is NotFound, got {err}"
+        ),
+        Ok(mut stream) => {
+            let first = stream.next().await;
+            assert!(
+                matches!(first, Some(Err(_))),
+                "stream of missing must not yield bytes or end cleanly"
+            );
+        }
+    }
 }
 
 async fn streaming_write_hashes(engine: &Engine) {
@@ -133,6 +148,35 @@ async fn ranged_reads(engine: &Engine) {
         collect(engine, "suite/ranged", Some(99_990..100_000)).await,
         data[99_990..],
         "tail range"
+    );
+}
+
+/// Objects larger than any driver's read chunk, read whole and in ranges that cross chunk
+/// boundaries, and an empty object.
+async fn large_and_empty_streams(engine: &Engine) {
+    let data = pattern(1_300_000, 13);
+    engine
+        .put("suite/large", data.clone())
+        .await
+        .expect("put large");
+    assert_eq!(collect(engine, "suite/large", None).await, data, "whole");
+    assert_eq!(
+        collect(engine, "suite/large", Some(500_000..1_200_000)).await,
+        data[500_000..1_200_000],
+        "range across chunk boundaries"
+    );
+    assert_eq!(
+        collect(engine, "suite/large", Some(524_288..1_048_576)).await,
+        data[524_288..1_048_576],
+        "range on chunk boundaries"
+    );
+    engine
+        .put("suite/empty", Bytes::new())
+        .await
+        .expect("put empty");
+    assert!(
+        collect(engine, "suite/empty", None).await.is_empty(),
+        "empty object streams nothing"
     );
 }
 

@@ -34,6 +34,47 @@ async fn local_storage_passes_the_suite() {
     );
 }
 
+/// A local file shorter than the range asked for (truncated behind quayside's back) is an
+/// error, never a short body passed off as complete: before the first byte when nothing can
+/// be read, else at the point where the file ends.
+#[tokio::test]
+async fn local_stream_of_a_short_file_fails() {
+    use futures::StreamExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine = Engine::open(&local(
+        "local_us",
+        json!({"storage_path": dir.path().to_str()}),
+    ))
+    .expect("open LocalStorage");
+    let data = testsuite::pattern(700_000, 5);
+    engine.put("short", data.clone()).await.expect("put");
+
+    let err = match engine.stream("short", Some(800_000..900_000)).await {
+        Err(e) => e,
+        Ok(_) => panic!("a range past the end of the file must fail to open"),
+    };
+    assert!(!err.is_not_found(), "{err}");
+
+    let mut stream = engine
+        .stream("short", Some(0..1_000_000))
+        .await
+        .expect("the first chunk is there");
+    let mut got = Vec::new();
+    let mut failed = None;
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(chunk) => got.extend_from_slice(&chunk),
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        }
+    }
+    let failed = failed.expect("the stream must end with an error");
+    assert_eq!(failed.kind(), std::io::ErrorKind::UnexpectedEof, "{failed}");
+    assert_eq!(got, data, "every byte the file has, then the error");
+}
+
 #[tokio::test]
 async fn memory_storage_passes_the_suite() {
     testsuite::run_all(&Engine::memory("mem")).await;
