@@ -473,6 +473,31 @@ impl Registry {
         }
     }
 
+    /// The repository `namespace/name` (`None`: missing or marked for deletion) and, fetched
+    /// with it, the blob `digest` as [`Registry::blob`] finds it. One round trip for a pull;
+    /// the caller decides whether the repository may be read before serving anything.
+    pub async fn lookup_repo_with_blob(
+        &self,
+        namespace: &str,
+        name: &str,
+        digest: &Digest,
+    ) -> Result<Option<(RepoRef, Option<BlobInfo>)>, DomainError> {
+        let (now, _) = now();
+        let found = self
+            .inner
+            .db
+            .registry_repository_and_blob(namespace, name, &digest.to_string(), now)
+            .await?;
+        let Some((repo, row)) = found else {
+            return Ok(None);
+        };
+        let blob = match row {
+            Some(row) => Some(self.blob_info(row).await?),
+            None => None,
+        };
+        Ok(Some((repo_ref(repo), blob)))
+    }
+
     /// Streams a blob (or the byte range `range`, end exclusive) from the first preferred
     /// location holding it.
     pub async fn open_blob(

@@ -544,3 +544,96 @@ async fn a_whole_blob_in_one_request() {
         env.cleanup().await;
     }
 }
+
+async fn exec(env: &Env, sql: &str) {
+    quayside_meta::with_pool!(env.db(), pool => sqlx::query(sql).execute(pool).await.map(|r| r.rows_affected()))
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// A blob pull fetches the repository and the blob together; what it finds must be what
+/// [`Registry::blob`] finds on its own, in every case that decides visibility.
+#[tokio::test]
+async fn a_pull_finds_the_repository_and_the_blob_together() {
+    for b in backends() {
+        let env = Env::new(b).await;
+        let reg = &env.reg;
+        let content = data(5000, 21);
+        let pushed = push_blob(reg, &env.repo, &content).await;
+        let both = |name: &'static str, digest: Digest| {
+            let reg = reg.clone();
+            async move {
+                let found = reg
+                    .lookup_repo_with_blob("devtable", name, &digest)
+                    .await
+                    .expect("lookup with blob");
+                let alone = match &found {
+                    Some((repo, _)) => reg.blob(repo, &digest).await.expect("blob"),
+                    None => None,
+                };
+                (found, alone)
+            }
+        };
+
+        // Linked by its upload.
+        let (found, alone) = both("simple", pushed.digest.clone()).await;
+        let (repo, blob) = found.expect("repository");
+        assert_eq!(repo, env.repo, "{b}");
+        assert_eq!(blob.as_ref(), Some(&pushed), "{b}");
+        assert_eq!(blob, alone, "{b}");
+        assert_eq!(pushed.locations, vec![LOCATION.to_string()], "{b}");
+
+        // Another repository of the namespace does not see it; an unknown digest is no blob.
+        let other = env.other_repo("other").await;
+        let (found, _) = both("other", pushed.digest.clone()).await;
+        assert_eq!(found, Some((other, None)), "{b}");
+        let (found, _) = both("simple", Digest::sha256_of(b"never pushed")).await;
+        assert_eq!(found, Some((env.repo.clone(), None)), "{b}");
+        // No such repository: nothing.
+        let (found, _) = both("missing", pushed.digest.clone()).await;
+        assert_eq!(found, None, "{b}");
+
+        // Placed in a second location: both are listed, in name order.
+        exec(
+            &env,
+            "INSERT INTO imagestoragelocation (name) VALUES ('aaa_first')",
+        )
+        .await;
+        exec(
+            &env,
+            &format!(
+                "INSERT INTO imagestorageplacement (storage_id, location_id) \
+                 SELECT {}, id FROM imagestoragelocation WHERE name = 'aaa_first'",
+                pushed.storage_id
+            ),
+        )
+        .await;
+        let (found, alone) = both("simple", pushed.digest.clone()).await;
+        let blob = found.expect("repository").1.expect("blob");
+        assert_eq!(
+            blob.locations,
+            vec!["aaa_first".to_string(), LOCATION.to_string()],
+            "{b}"
+        );
+        assert_eq!(Some(blob), alone, "{b}");
+
+        // Its upload link expired and no manifest links it: gone for the repository.
+        exec(
+            &env,
+            "UPDATE uploadedblob SET expires_at = '2000-01-01 00:00:00'",
+        )
+        .await;
+        let (found, alone) = both("simple", pushed.digest.clone()).await;
+        assert_eq!(found, Some((env.repo.clone(), None)), "{b}");
+        assert_eq!(alone, None, "{b}");
+
+        // A repository marked for deletion is not found at all.
+        exec(
+            &env,
+            &format!("UPDATE repository SET state = 3 WHERE id = {}", env.repo.id),
+        )
+        .await;
+        let (found, _) = both("simple", pushed.digest.clone()).await;
+        assert_eq!(found, None, "{b}");
+        env.cleanup().await;
+    }
+}

@@ -255,6 +255,25 @@ type RepoManifestTuple = (
     Option<String>,
 );
 
+/// A repository row followed by the (optional) columns of a blob row: `imagestorage` id, uuid,
+/// checksum, size, `cas_path`, then how many locations hold it and the first of their names.
+type RepoBlobTuple = (
+    i32,
+    i32,
+    String,
+    String,
+    String,
+    i32,
+    String,
+    Option<i32>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<bool>,
+    i64,
+    Option<String>,
+);
+
 fn registry_repo(r: RepoTuple) -> RegistryRepo {
     RegistryRepo {
         id: r.0,
@@ -370,6 +389,68 @@ impl Db {
                 .await
         })?;
         Ok(row.map(repo_and_manifest))
+    }
+
+    /// [`Db::registry_repository`] and, in the same statement, the blob `digest` as that
+    /// repository sees it (as [`Db::repository_blob`] finds it). One round trip for a blob
+    /// pull; a second only for a blob placed in more than one location.
+    pub async fn registry_repository_and_blob(
+        &self,
+        namespace: &str,
+        name: &str,
+        digest: &str,
+        now: NaiveDateTime,
+    ) -> Result<Option<(RegistryRepo, Option<BlobRow>)>, MetaError> {
+        let sql = format!(
+            "SELECT {REPO_COLUMNS}, s.id, s.uuid, s.content_checksum, s.image_size, s.cas_path, \
+               (SELECT COUNT(*) FROM imagestorageplacement p WHERE p.storage_id = s.id), \
+               (SELECT MIN(l.name) FROM imagestorageplacement p \
+                JOIN imagestoragelocation l ON l.id = p.location_id WHERE p.storage_id = s.id) \
+             FROM repository r {REPO_JOINS} \
+             LEFT JOIN imagestorage s ON s.id = ( \
+               SELECT s2.id FROM imagestorage s2 WHERE s2.content_checksum = $4 AND ( \
+                 EXISTS (SELECT 1 FROM uploadedblob ub WHERE ub.blob_id = s2.id \
+                         AND ub.repository_id = r.id AND ub.expires_at > $5) \
+                 OR EXISTS (SELECT 1 FROM manifestblob mb WHERE mb.blob_id = s2.id \
+                         AND mb.repository_id = r.id)) \
+               AND EXISTS (SELECT 1 FROM imagestorageplacement p WHERE p.storage_id = s2.id) \
+               ORDER BY s2.id LIMIT 1) \
+             WHERE u.username = $1 AND r.name = $2 AND r.state <> $3"
+        );
+        let row: Option<RepoBlobTuple> = with_pool!(self, pool => {
+            sqlx::query_as(&sql)
+                .bind(namespace)
+                .bind(name)
+                .bind(REPO_STATE_MARKED_FOR_DELETION)
+                .bind(digest)
+                .bind(now)
+                .fetch_optional(pool)
+                .await
+        })?;
+        let Some(t) = row else {
+            return Ok(None);
+        };
+        let repo = registry_repo((t.0, t.1, t.2, t.3, t.4, t.5, t.6));
+        let (Some(storage_id), Some(uuid), Some(content_checksum), Some(cas_path)) =
+            (t.7, t.8, t.9, t.11)
+        else {
+            return Ok(Some((repo, None)));
+        };
+        let locations = match (t.12, t.13) {
+            (1, Some(only)) => vec![only],
+            _ => self.blob_locations(storage_id).await?,
+        };
+        Ok(Some((
+            repo,
+            Some(BlobRow {
+                storage_id,
+                uuid,
+                content_checksum,
+                image_size: t.10,
+                cas_path,
+                locations,
+            }),
+        )))
     }
 
     /// Id of the `imagestoragelocation` named `name`, creating the row if missing (Quay's

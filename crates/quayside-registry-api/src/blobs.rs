@@ -6,7 +6,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use quayside_oci::{Digest, ErrorCode, RegistryError, RepoName};
 
-use crate::access::{authorize, Need};
+use crate::access::{caller, permit, Need};
 use crate::{V2Error, V2State};
 
 /// A parsed single `Range: bytes=…` request against an object of `size` bytes.
@@ -60,12 +60,18 @@ pub async fn get(
     digest: Digest,
     head: bool,
 ) -> Result<Response, V2Error> {
-    let repo = authorize(state, req, &name, Need::Pull).await?;
-    let blob = state
+    // The repository and the blob in one round trip; nothing is served unless `permit` allows.
+    let who = caller(state, req).await?;
+    let (repo, blob) = match state
         .registry
-        .blob(&repo, &digest)
+        .lookup_repo_with_blob(&name.namespace, &name.repository, &digest)
         .await?
-        .ok_or_else(|| V2Error::code(ErrorCode::BlobUnknown))?;
+    {
+        Some((repo, blob)) => (Some(repo), blob),
+        None => (None, None),
+    };
+    permit(state, &who, &name, Need::Pull, repo)?;
+    let blob = blob.ok_or_else(|| V2Error::code(ErrorCode::BlobUnknown))?;
     let range_header = req.headers.get(header::RANGE).and_then(|v| v.to_str().ok());
     let range = if head {
         ByteRange::Whole
