@@ -235,8 +235,6 @@ fn median_ms(mut v: Vec<Duration>) -> f64 {
     v.get(v.len() / 2).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
-/// Server order for a run: alternate who goes first, so neither always
-/// measures on a colder (or warmer) machine.
 /// `sync(1)`: writes every dirty page back before the next timings. Best effort (a
 /// missing `sync` only makes the runs noisier).
 async fn quiesce_disk() {
@@ -246,6 +244,8 @@ async fn quiesce_disk() {
     }
 }
 
+/// Server order for a run: alternate who goes first, so neither always
+/// measures on a colder (or warmer) machine.
 fn order(run: usize) -> [usize; 2] {
     if run.is_multiple_of(2) {
         [QUAYSIDE, DISTRIBUTION]
