@@ -11,14 +11,16 @@ fn local(id: &str, params: serde_json::Value) -> LocationConfig {
     }
 }
 
+/// A LocalStorage location `local_us` rooted at `dir`.
+fn local_engine(dir: &std::path::Path) -> Engine {
+    Engine::open(&local("local_us", json!({"storage_path": dir.to_str()})))
+        .expect("open LocalStorage")
+}
+
 #[tokio::test]
 async fn local_storage_passes_the_suite() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let engine = Engine::open(&local(
-        "local_us",
-        json!({"storage_path": dir.path().to_str()}),
-    ))
-    .expect("open LocalStorage");
+    let engine = local_engine(dir.path());
     testsuite::run_all(&engine).await;
     // Quay's layout on disk, not some private one.
     let hex = sha2_hex(&testsuite::pattern(40_000, 3));
@@ -41,11 +43,7 @@ async fn local_storage_passes_the_suite() {
 async fn local_stream_of_a_short_file_fails() {
     use futures::StreamExt;
     let dir = tempfile::tempdir().expect("tempdir");
-    let engine = Engine::open(&local(
-        "local_us",
-        json!({"storage_path": dir.path().to_str()}),
-    ))
-    .expect("open LocalStorage");
+    let engine = local_engine(dir.path());
     let data = testsuite::pattern(700_000, 5);
     engine.put("short", data.clone()).await.expect("put");
 
