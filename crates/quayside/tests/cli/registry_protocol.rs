@@ -27,6 +27,21 @@ async fn error_code(resp: reqwest::Response) -> (StatusCode, String) {
     )
 }
 
+/// The file named `name` anywhere under `dir`.
+fn find_file(dir: &std::path::Path, name: &str) -> Option<std::path::PathBuf> {
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            if let Some(found) = find_file(&path, name) {
+                return Some(found);
+            }
+        } else if path.file_name().and_then(|n| n.to_str()) == Some(name) {
+            return Some(path);
+        }
+    }
+    None
+}
+
 struct Ctx {
     base: String,
     token: String,
@@ -606,6 +621,46 @@ async fn suite(run: Running) {
         resp.status(),
         StatusCode::UNAUTHORIZED,
         "a private repository is not anonymous"
+    );
+
+    // A stored blob damaged behind quayside's back (its file cut short, or gone) answers
+    // 500 UNKNOWN before any byte, never a 200 whose body stops early; the intact part of a
+    // ranged read is still served.
+    let damaged: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let damaged_digest = ctx.push_blob(&repo, &damaged).await;
+    let hex = damaged_digest.trim_start_matches("sha256:");
+    let file = find_file(run.dir.path(), hex).expect("the blob's file under the data dir");
+    std::fs::write(&file, &damaged[..1000]).expect("cut the blob short");
+    let path = format!("/v2/{repo}/blobs/{damaged_digest}");
+    let resp = ctx
+        .req(reqwest::Method::GET, &path)
+        .header("range", "bytes=2000-2999")
+        .send()
+        .await
+        .expect("ranged get");
+    assert_eq!(
+        error_code(resp).await,
+        (StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN".into()),
+        "{label}: a range past the end of the damaged file"
+    );
+    let resp = ctx
+        .req(reqwest::Method::GET, &path)
+        .header("range", "bytes=0-999")
+        .send()
+        .await
+        .expect("ranged get");
+    assert_eq!(resp.status(), StatusCode::PARTIAL_CONTENT, "{label}");
+    assert_eq!(
+        resp.bytes().await.expect("body").as_ref(),
+        &damaged[..1000],
+        "{label}"
+    );
+    std::fs::remove_file(&file).expect("remove the blob's file");
+    let resp = ctx.send(reqwest::Method::GET, &path).await;
+    assert_eq!(
+        error_code(resp).await,
+        (StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN".into()),
+        "{label}: a blob whose file is gone"
     );
 
     // An interrupted chunked upload resumes after a server restart.
