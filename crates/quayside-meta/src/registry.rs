@@ -274,6 +274,22 @@ type RepoBlobTuple = (
     Option<String>,
 );
 
+/// SQL for the `imagestorage` id of the blob with checksum `digest` as repository `repo` sees
+/// it at `now` (each a placeholder or column): linked by a `manifestblob` row of the
+/// repository or by an `uploadedblob` row that has not expired, and placed somewhere. The one
+/// definition of blob visibility for pulls.
+fn visible_blob_id(digest: &str, repo: &str, now: &str) -> String {
+    format!(
+        "SELECT vs.id FROM imagestorage vs WHERE vs.content_checksum = {digest} AND ( \
+           EXISTS (SELECT 1 FROM uploadedblob ub WHERE ub.blob_id = vs.id \
+                   AND ub.repository_id = {repo} AND ub.expires_at > {now}) \
+           OR EXISTS (SELECT 1 FROM manifestblob mb WHERE mb.blob_id = vs.id \
+                   AND mb.repository_id = {repo})) \
+         AND EXISTS (SELECT 1 FROM imagestorageplacement vp WHERE vp.storage_id = vs.id) \
+         ORDER BY vs.id LIMIT 1"
+    )
+}
+
 fn registry_repo(r: RepoTuple) -> RegistryRepo {
     RegistryRepo {
         id: r.0,
@@ -407,15 +423,9 @@ impl Db {
                (SELECT MIN(l.name) FROM imagestorageplacement p \
                 JOIN imagestoragelocation l ON l.id = p.location_id WHERE p.storage_id = s.id) \
              FROM repository r {REPO_JOINS} \
-             LEFT JOIN imagestorage s ON s.id = ( \
-               SELECT s2.id FROM imagestorage s2 WHERE s2.content_checksum = $4 AND ( \
-                 EXISTS (SELECT 1 FROM uploadedblob ub WHERE ub.blob_id = s2.id \
-                         AND ub.repository_id = r.id AND ub.expires_at > $5) \
-                 OR EXISTS (SELECT 1 FROM manifestblob mb WHERE mb.blob_id = s2.id \
-                         AND mb.repository_id = r.id)) \
-               AND EXISTS (SELECT 1 FROM imagestorageplacement p WHERE p.storage_id = s2.id) \
-               ORDER BY s2.id LIMIT 1) \
-             WHERE u.username = $1 AND r.name = $2 AND r.state <> $3"
+             LEFT JOIN imagestorage s ON s.id = ({visible}) \
+             WHERE u.username = $1 AND r.name = $2 AND r.state <> $3",
+            visible = visible_blob_id("$4", "r.id", "$5"),
         );
         let row: Option<RepoBlobTuple> = with_pool!(self, pool => {
             sqlx::query_as(&sql)
@@ -506,16 +516,13 @@ impl Db {
         digest: &str,
         now: NaiveDateTime,
     ) -> Result<Option<BlobRow>, MetaError> {
-        const SQL: &str = "SELECT s.id, s.uuid, s.content_checksum, s.image_size, s.cas_path \
-            FROM imagestorage s WHERE s.content_checksum = $1 AND ( \
-              EXISTS (SELECT 1 FROM uploadedblob u WHERE u.blob_id = s.id \
-                      AND u.repository_id = $2 AND u.expires_at > $3) \
-              OR EXISTS (SELECT 1 FROM manifestblob mb WHERE mb.blob_id = s.id \
-                      AND mb.repository_id = $2)) \
-            AND EXISTS (SELECT 1 FROM imagestorageplacement p WHERE p.storage_id = s.id) \
-            ORDER BY s.id LIMIT 1";
+        let sql = format!(
+            "SELECT s.id, s.uuid, s.content_checksum, s.image_size, s.cas_path \
+             FROM imagestorage s WHERE s.id = ({})",
+            visible_blob_id("$1", "$2", "$3")
+        );
         let row = with_pool!(self, pool => {
-            sqlx::query_as(SQL)
+            sqlx::query_as(&sql)
                 .bind(digest)
                 .bind(repository_id)
                 .bind(now)
