@@ -162,6 +162,10 @@ pub fn embedded_config(dir: &Path, server_hostname: &str) -> Result<Config, Boot
         "DISTRIBUTED_STORAGE_PREFERENCE": [EMBEDDED_STORAGE_ID],
         "DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS": [EMBEDDED_STORAGE_ID],
         "FEATURE_USER_INITIALIZE": true,
+        // OCI 1.1 accepts any config and layer media type for artifacts; Quay's
+        // allow-list (`ALLOWED_OCI_ARTIFACT_TYPES`) applies to Quay configurations,
+        // where this key is off unless set (docs/REGISTRY.md).
+        "IGNORE_UNKNOWN_MEDIATYPES": true,
         "SECRET_KEY": secret_key,
         "DATABASE_SECRET_KEY": database_secret_key,
     });

@@ -36,6 +36,11 @@ pub enum DomainError {
     /// `MANIFEST_UNKNOWN` (404).
     #[error("manifest unknown")]
     ManifestUnknown,
+    /// A delete by digest of a manifest that an alive index of the repository names
+    /// (`UNSUPPORTED`, 405): the pull would still find it through the index, and deleting
+    /// it would break the index, so the index must go first.
+    #[error("manifest {0} is referenced by an index in this repository; delete the index first")]
+    ManifestReferenced(Digest),
     /// The tag exists only in the time machine (`TAG_EXPIRED`, 404).
     #[error("Tag {0} was deleted or has expired. To pull, revive via time machine")]
     TagExpired(String),

@@ -6,8 +6,8 @@ use bytes::Bytes;
 use chrono::NaiveDateTime;
 use futures::{Stream, StreamExt};
 use quayside_meta::registry::{
-    BlobRow, CatalogScope, CommitBlob, ManifestLabel, ManifestRow, NewManifest, RegistryRepo,
-    TagManifest, TagTarget,
+    BlobRow, CatalogScope, CommitBlob, ManifestDelete, ManifestLabel, ManifestRow, NewManifest,
+    RegistryRepo, TagManifest, TagTarget,
 };
 use quayside_meta::Db;
 use quayside_oci::{labels, Digest, ParsedManifest};
@@ -1204,18 +1204,28 @@ impl Registry {
             .await?)
     }
 
-    /// Ends every alive (visible) tag pointing at `digest`. False if none did.
+    /// Ends every alive tag (visible or hidden) pointing at `digest`, so that delete finds
+    /// exactly what a pull by digest finds and the pull answers 404 afterwards. False if
+    /// the repository has no such manifest; [`DomainError::ManifestReferenced`] (nothing
+    /// ended) while an alive index names it.
     pub async fn delete_by_digest(
         &self,
         repo: &RepoRef,
         digest: &Digest,
     ) -> Result<bool, DomainError> {
         let (_, now_ms) = now();
-        Ok(self
+        match self
             .inner
             .db
             .delete_tags_for_manifest(id32(repo.id)?, &digest.to_string(), now_ms)
-            .await?)
+            .await?
+        {
+            ManifestDelete::Ended => Ok(true),
+            ManifestDelete::NoTags => Ok(false),
+            ManifestDelete::ReferencedByIndex => {
+                Err(DomainError::ManifestReferenced(digest.clone()))
+            }
+        }
     }
 
     /// Alive, visible tag names sorted by name, after `last`; the page is
@@ -1243,19 +1253,18 @@ impl Registry {
         Ok((names, more))
     }
 
-    /// Manifests whose `subject` is `subject`, optionally filtered by artifact type. `None`
-    /// when the subject manifest is unknown (Quay answers `MANIFEST_INVALID`).
+    /// Manifests whose `subject` is `subject`, optionally filtered by artifact type. The
+    /// subject itself need not exist (distribution-spec v1.1: a referrer may be pushed
+    /// before its subject, and a digest with none has an empty list; Quay answers
+    /// `MANIFEST_INVALID` for an unknown subject, see docs/REGISTRY.md).
     pub async fn referrers(
         &self,
         repo: &RepoRef,
         subject: &Digest,
         artifact_type: Option<&str>,
-    ) -> Result<Option<Vec<ReferrerDescriptor>>, DomainError> {
+    ) -> Result<Vec<ReferrerDescriptor>, DomainError> {
         if !self.inner.settings.referrers_api {
             return Err(DomainError::Unsupported("the referrers API is disabled"));
-        }
-        if self.manifest_by_digest(repo, subject).await?.is_none() {
-            return Ok(None);
         }
         let (_, now_ms) = now();
         let rows = self
@@ -1285,7 +1294,7 @@ impl Registry {
                 annotations,
             });
         }
-        Ok(Some(out))
+        Ok(out)
     }
 
     /// Repositories for `/v2/_catalog` in id order after `after_id`; the page is `n` clamped

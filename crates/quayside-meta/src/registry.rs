@@ -74,6 +74,17 @@ pub enum TagManifest {
     Missing,
 }
 
+/// What a delete by digest did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ManifestDelete {
+    /// Every alive tag of the manifest (visible and hidden) ended.
+    Ended,
+    /// The repository has no alive tag pointing at the manifest; nothing changed.
+    NoTags,
+    /// An alive index of the repository names the manifest; nothing changed.
+    ReferencedByIndex,
+}
+
 /// Everything needed to write a manifest and its links.
 #[derive(Debug, Clone)]
 pub struct NewManifest<'a> {
@@ -1165,16 +1176,19 @@ impl Db {
         Ok(ended)
     }
 
-    /// Ends every alive, visible tag pointing at manifest `digest`. Returns whether any did.
-    /// If any of them is immutable, none is ended ([`MetaError::TagImmutable`]).
+    /// Ends every alive tag pointing at manifest `digest`, hidden ones too (the temporary
+    /// tag of a push by digest, a referrer's tag), so that a pull by digest no longer finds
+    /// it. Nothing changes while an alive index of the repository names the manifest
+    /// ([`ManifestDelete::ReferencedByIndex`]: the pull would still find it) or when one of
+    /// its tags is immutable ([`MetaError::TagImmutable`]).
     pub async fn delete_tags_for_manifest(
         &self,
         repository_id: i32,
         digest: &str,
         now_ms: i64,
-    ) -> Result<bool, MetaError> {
+    ) -> Result<ManifestDelete, MetaError> {
         let backend = self.backend();
-        let ended = with_pool!(self, pool => {
+        let outcome = with_pool!(self, pool => {
             let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             if let Some(lock) = lock_sql(backend) {
                 sqlx::query(lock)
@@ -1184,15 +1198,30 @@ impl Db {
             }
             let tags: Vec<(i32, String, bool)> = sqlx::query_as(
                 "SELECT t.id, t.name, t.immutable FROM tag t JOIN manifest m ON m.id = t.manifest_id \
-                 WHERE m.repository_id = $1 AND m.digest = $2 AND t.hidden = $3 \
-                 AND (t.lifetime_end_ms IS NULL OR t.lifetime_end_ms > $4) ORDER BY t.name",
+                 WHERE m.repository_id = $1 AND m.digest = $2 \
+                 AND (t.lifetime_end_ms IS NULL OR t.lifetime_end_ms > $3) ORDER BY t.name",
             )
             .bind(repository_id)
             .bind(digest)
-            .bind(false)
             .bind(now_ms)
             .fetch_all(&mut *tx)
             .await?;
+            let parent_sql = format!(
+                "SELECT COUNT(*) FROM manifestchild c \
+                 JOIN manifest m ON m.id = c.child_manifest_id \
+                 JOIN tag t ON t.manifest_id = c.manifest_id \
+                 WHERE m.repository_id = $1 AND m.digest = $2 AND {}",
+                alive("$3")
+            );
+            let parents: i64 = sqlx::query_scalar(&parent_sql)
+                .bind(repository_id)
+                .bind(digest)
+                .bind(now_ms)
+                .fetch_one(&mut *tx)
+                .await?;
+            if parents > 0 {
+                return Ok(ManifestDelete::ReferencedByIndex);
+            }
             if let Some((_, name, _)) = tags.iter().find(|t| t.2) {
                 return Err(MetaError::TagImmutable { tag: name.clone() });
             }
@@ -1201,9 +1230,13 @@ impl Db {
                 ended |= end_tag_row!(tx, repository_id, name.as_str(), id, now_ms).is_some();
             }
             tx.commit().await?;
-            ended
+            if ended {
+                ManifestDelete::Ended
+            } else {
+                ManifestDelete::NoTags
+            }
         });
-        Ok(ended)
+        Ok(outcome)
     }
 
     /// Names of alive, visible tags after `last` (exclusive), sorted, at most `limit`.

@@ -42,6 +42,15 @@ pub enum Endpoint {
         /// HEAD rather than GET.
         head: bool,
     },
+    /// `GET|HEAD /v2/<name>/manifests/<ref>` where `<ref>` is neither a valid tag nor a
+    /// digest: no manifest can have it, so (after the pull check) it is `404
+    /// MANIFEST_UNKNOWN`, as distribution-spec v1.1 expects. Writes keep `400 TAG_INVALID`.
+    GetImpossibleManifest {
+        /// Repository.
+        name: RepoName,
+        /// HEAD rather than GET.
+        head: bool,
+    },
     /// `PUT /v2/<name>/manifests/<ref>`
     PutManifest {
         /// Repository.
@@ -249,7 +258,13 @@ impl Endpoint {
                 digest: Digest::parse(d)?,
             },
             Shape::Manifest(r) => {
-                let reference = Reference::parse(r)?;
+                let reference = match Reference::parse(r) {
+                    Ok(reference) => reference,
+                    Err(ReferenceError::Tag(_)) if matches!(method, "GET" | "HEAD") => {
+                        return Ok(Endpoint::GetImpossibleManifest { name, head });
+                    }
+                    Err(e) => return Err(e.into()),
+                };
                 match method {
                     "PUT" => Endpoint::PutManifest { name, reference },
                     "DELETE" => Endpoint::DeleteManifest { name, reference },
@@ -286,6 +301,7 @@ impl Endpoint {
             Endpoint::Base | Endpoint::Auth | Endpoint::Catalog => None,
             Endpoint::TagsList { name }
             | Endpoint::GetManifest { name, .. }
+            | Endpoint::GetImpossibleManifest { name, .. }
             | Endpoint::PutManifest { name, .. }
             | Endpoint::DeleteManifest { name, .. }
             | Endpoint::GetBlob { name, .. }
@@ -659,9 +675,16 @@ mod tests {
                 })),
             ),
             (
-                "GET",
+                "PUT",
                 "/v2/acme/app/manifests/-bad".into(),
                 ParseError::Reference(ReferenceError::Tag(crate::name::TagError("-bad".into()))),
+            ),
+            (
+                "DELETE",
+                "/v2/acme/app/manifests/.INVALID_MANIFEST_NAME".into(),
+                ParseError::Reference(ReferenceError::Tag(crate::name::TagError(
+                    ".INVALID_MANIFEST_NAME".into(),
+                ))),
             ),
             (
                 "GET",
@@ -748,6 +771,27 @@ mod tests {
         assert!(!get.requires_push() && !get.blocked_when_read_only());
         assert_eq!(Endpoint::Base.name(), None);
         assert!(!Endpoint::Catalog.requires_push());
+    }
+
+    #[test]
+    fn reads_of_an_impossible_reference_are_their_own_endpoint() {
+        for (method, head) in [("GET", false), ("HEAD", true)] {
+            for r in ["-bad", ".INVALID_MANIFEST_NAME", &"x".repeat(129)] {
+                let e = Endpoint::parse(method, &format!("/v2/acme/app/manifests/{r}"))
+                    .expect("a read of any reference parses");
+                assert_eq!(
+                    e,
+                    Endpoint::GetImpossibleManifest {
+                        name: RepoName::parse("acme/app", true).expect("name"),
+                        head
+                    },
+                    "{method} {r}"
+                );
+                assert!(!e.requires_push() && e.name().is_some());
+            }
+        }
+        // A malformed digest is still refused on reads.
+        assert!(Endpoint::parse("GET", "/v2/acme/app/manifests/sha256:abc").is_err());
     }
 
     #[test]

@@ -100,6 +100,9 @@ impl From<DomainError> for V2Error {
                 RegistryError::new(ErrorCode::BlobUploadInvalid).with_detail(json!({ "reason": reason })),
             ),
             D::Unsupported(_) => V2Error::NotFound,
+            e @ D::ManifestReferenced(_) => V2Error::Registry(
+                RegistryError::new(ErrorCode::Unsupported).with_detail_message(e.to_string()),
+            ),
             D::Meta(quayside_meta::MetaError::TagImmutable { tag }) => V2Error::Registry(
                 RegistryError::new(ErrorCode::TagImmutable)
                     .with_detail_message(format!("tag '{tag}' is immutable")),

@@ -138,6 +138,9 @@ async fn handle(state: &V2State, req: Request) -> Result<Response, V2Error> {
             quayside_oci::Reference::Tag(_) => quayside_metrics::PullRef::Tag,
             quayside_oci::Reference::Digest(_) => quayside_metrics::PullRef::Manifest,
         })),
+        Endpoint::GetImpossibleManifest { .. } => {
+            Some(Metric::Pull(quayside_metrics::PullRef::Tag))
+        }
         Endpoint::PutManifest { .. } => Some(Metric::Push),
         _ => None,
     };
@@ -152,6 +155,12 @@ async fn handle(state: &V2State, req: Request) -> Result<Response, V2Error> {
             reference,
             head,
         } => manifests::get(state, &req, name, reference, head).await,
+        Endpoint::GetImpossibleManifest { name, .. } => {
+            // Nothing can be stored under such a reference; who may pull still decides
+            // between 404 and 401/403, so an invalid name never tells more than a valid one.
+            access::authorize(state, &req, &name, access::Need::Pull).await?;
+            Err(V2Error::code(quayside_oci::ErrorCode::ManifestUnknown))
+        }
         Endpoint::PutManifest { name, reference } => {
             manifests::put(state, &req, body, name, reference).await
         }

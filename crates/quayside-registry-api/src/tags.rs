@@ -133,16 +133,11 @@ pub async fn referrers(
     let repo = authorize(state, req, &name, Need::Pull).await?;
     let q = query(req);
     let artifact_type = param(&q, "artifactType").filter(|s| !s.is_empty());
-    let Some(found) = state
+    // A digest nothing refers to (a blob, a missing manifest) has an empty index.
+    let found = state
         .registry
         .referrers(&repo, &digest, artifact_type)
-        .await?
-    else {
-        return Err(V2Error::Registry(
-            RegistryError::new(ErrorCode::ManifestInvalid)
-                .with_detail_message(format!("unknown subject {digest}")),
-        ));
-    };
+        .await?;
     let body = quayside_domain::referrers_index(&found);
     let mut resp = (StatusCode::OK, body.to_string()).into_response();
     let h = resp.headers_mut();

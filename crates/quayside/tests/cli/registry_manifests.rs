@@ -541,7 +541,11 @@ async fn manifest_list(ctx: &Ctx) {
     assert_eq!(bytes, list);
 }
 
-async fn artifact_policy(ctx: &Ctx) {
+/// Quay's allow-list on a Quay configuration (the PostgreSQL run); on the embedded default
+/// (`IGNORE_UNKNOWN_MEDIATYPES: true`) every case is accepted, as OCI 1.1 accepts any
+/// config and layer media type.
+async fn artifact_policy(ctx: &Ctx, run: &Running) {
+    let quay_rule = run.pg.is_some();
     let repo = "carol/policy";
     let empty_config = ctx.push_blob(repo, b"{}").await;
     let image_config = ctx
@@ -624,14 +628,34 @@ async fn artifact_policy(ctx: &Ctx) {
             Some("application/vnd.example.thing"),
             StatusCode::BAD_REQUEST,
         ),
+        // The OCI conformance suite's artifact: an arbitrary config type.
+        (
+            "application/vnd.nhl.peanut.butter.bagel",
+            &empty_config,
+            "application/vnd.oci.image.layer.v1.tar",
+            None,
+            StatusCode::BAD_REQUEST,
+        ),
     ];
     for (i, (ct, cfg, lt, at, want)) in cases.iter().enumerate() {
+        let want = if quay_rule {
+            *want
+        } else {
+            StatusCode::CREATED
+        };
+        let want = &want;
         let body = manifest(ct, cfg, lt, *at);
         let resp = ctx
             .put_manifest(repo, &format!("case{i}"), Some(OCI_MANIFEST), &body)
             .await;
         if *want == StatusCode::CREATED {
-            assert_eq!(resp.status(), *want, "case {i}: {:?}", resp.text().await);
+            assert_eq!(
+                resp.status(),
+                *want,
+                "{} case {i}: {:?}",
+                run.label,
+                resp.text().await
+            );
         } else {
             let (status, code, _, detail) = error_of(resp).await;
             assert_eq!(
@@ -645,6 +669,226 @@ async fn artifact_policy(ctx: &Ctx) {
             );
         }
     }
+}
+
+/// distribution-spec v1.1 behaviours the conformance suite checks (issue 24).
+async fn spec_behaviours(ctx: &Ctx) {
+    let repo = "carol/spec";
+    let config =
+        br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+    let cd = ctx.push_blob(repo, config).await;
+    let ld = ctx.push_blob(repo, b"spec layer").await;
+    let image = |n: &str| {
+        serde_json::to_vec(&json!({
+            "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": config.len()},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": ld, "size": 10}],
+            "annotations": {"n": n}
+        }))
+        .expect("json")
+    };
+    let referrers = |d: &str| {
+        ctx.req(Method::GET, &format!("/v2/{repo}/referrers/{d}"))
+            .send()
+    };
+
+    // 1. Referrers of a digest nothing refers to: 200 with an empty OCI index, for a
+    //    missing manifest and for a blob alike.
+    for d in [digest(b"never pushed"), ld.clone()] {
+        let resp = referrers(&d).await.expect("referrers");
+        assert_eq!(resp.status(), StatusCode::OK, "{d}");
+        assert_eq!(
+            resp.headers()["content-type"],
+            "application/vnd.oci.image.index.v1+json"
+        );
+        let body: Value = resp.json().await.expect("json");
+        assert_eq!(body["mediaType"], "application/vnd.oci.image.index.v1+json");
+        assert_eq!(body["schemaVersion"], 2);
+        assert_eq!(body["manifests"], json!([]), "{d}");
+    }
+    // A referrer pushed before its subject is listed under the subject's digest.
+    let absent_subject = image("subject not pushed yet");
+    let sd = digest(&absent_subject);
+    let mut referrer: Value = serde_json::from_slice(&image("referrer")).expect("json");
+    referrer["subject"] =
+        json!({"mediaType": OCI_MANIFEST, "digest": sd, "size": absent_subject.len()});
+    referrer["artifactType"] = json!("application/vnd.example.sig");
+    let referrer = serde_json::to_vec(&referrer).expect("json");
+    let rd = digest(&referrer);
+    let resp = ctx
+        .put_manifest(repo, &rd, Some(OCI_MANIFEST), &referrer)
+        .await;
+    assert_eq!(
+        resp.status(),
+        StatusCode::CREATED,
+        "{:?}",
+        resp.text().await
+    );
+    let body: Value = referrers(&sd)
+        .await
+        .expect("referrers")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(body["manifests"][0]["digest"], rd.as_str());
+
+    // 3. A reference that cannot be a tag: 404 MANIFEST_UNKNOWN on GET and HEAD, still
+    //    400 TAG_INVALID on PUT and DELETE, and 401 before either for an anonymous pull of
+    //    this private repository.
+    let bad = ".INVALID_MANIFEST_NAME";
+    let (status, code, ..) = error_of(
+        ctx.req(Method::GET, &format!("/v2/{repo}/manifests/{bad}"))
+            .send()
+            .await
+            .expect("get"),
+    )
+    .await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN")
+    );
+    let resp = ctx
+        .req(Method::HEAD, &format!("/v2/{repo}/manifests/{bad}"))
+        .send()
+        .await
+        .expect("head");
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    let (status, code, ..) = error_of(
+        ctx.put_manifest(repo, bad, Some(OCI_MANIFEST), &image("x"))
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::BAD_REQUEST, "TAG_INVALID")
+    );
+    let (status, code, ..) = error_of(
+        ctx.req(Method::DELETE, &format!("/v2/{repo}/manifests/{bad}"))
+            .send()
+            .await
+            .expect("delete"),
+    )
+    .await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::BAD_REQUEST, "TAG_INVALID")
+    );
+    let resp = ctx
+        .http
+        .get(format!("{}/v2/{repo}/manifests/{bad}", ctx.base))
+        .send()
+        .await
+        .expect("anonymous get");
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+
+    // 4. A manifest pushed by digest with no tag: DELETE finds what GET finds, and after
+    //    it GET answers 404.
+    let untagged = image("untagged");
+    let ud = digest(&untagged);
+    let resp = ctx
+        .put_manifest(repo, &ud, Some(OCI_MANIFEST), &untagged)
+        .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    assert_eq!(
+        ctx.get_manifest(repo, &ud, OCI_MANIFEST).await.0,
+        StatusCode::OK
+    );
+    let resp = ctx
+        .req(Method::DELETE, &format!("/v2/{repo}/manifests/{ud}"))
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
+    assert_eq!(
+        ctx.get_manifest(repo, &ud, OCI_MANIFEST).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (status, code, ..) = error_of(
+        ctx.req(Method::DELETE, &format!("/v2/{repo}/manifests/{ud}"))
+            .send()
+            .await
+            .expect("delete again"),
+    )
+    .await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN")
+    );
+    // The referrer (a hidden, non-expiring tag) goes the same way, and leaves the list.
+    let resp = ctx
+        .req(Method::DELETE, &format!("/v2/{repo}/manifests/{rd}"))
+        .send()
+        .await
+        .expect("delete referrer");
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
+    let body: Value = referrers(&sd)
+        .await
+        .expect("referrers")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(body["manifests"], json!([]));
+
+    // A child of an alive index is refused (405 UNSUPPORTED) and stays pullable; once
+    // the index is gone, the child deletes like any other.
+    let child = image("child");
+    let chd = digest(&child);
+    let resp = ctx
+        .put_manifest(repo, &chd, Some(OCI_MANIFEST), &child)
+        .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let index = serde_json::to_vec(&json!({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{"mediaType": OCI_MANIFEST, "digest": chd, "size": child.len(),
+                       "platform": {"architecture": "amd64", "os": "linux"}}]
+    }))
+    .expect("json");
+    let resp = ctx
+        .put_manifest(
+            repo,
+            "idx",
+            Some("application/vnd.oci.image.index.v1+json"),
+            &index,
+        )
+        .await;
+    assert_eq!(
+        resp.status(),
+        StatusCode::CREATED,
+        "{:?}",
+        resp.text().await
+    );
+    let (status, code, _, detail) = error_of(
+        ctx.req(Method::DELETE, &format!("/v2/{repo}/manifests/{chd}"))
+            .send()
+            .await
+            .expect("delete child"),
+    )
+    .await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED")
+    );
+    assert!(detail.contains("delete the index first"), "{detail}");
+    assert_eq!(
+        ctx.get_manifest(repo, &chd, OCI_MANIFEST).await.0,
+        StatusCode::OK
+    );
+    let resp = ctx
+        .req(Method::DELETE, &format!("/v2/{repo}/manifests/idx"))
+        .send()
+        .await
+        .expect("delete index");
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
+    let resp = ctx
+        .req(Method::DELETE, &format!("/v2/{repo}/manifests/{chd}"))
+        .send()
+        .await
+        .expect("delete child");
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
+    assert_eq!(
+        ctx.get_manifest(repo, &chd, OCI_MANIFEST).await.0,
+        StatusCode::NOT_FOUND
+    );
 }
 
 async fn safety(ctx: &Ctx, run: &Running) {
@@ -925,7 +1169,7 @@ async fn labels_and_immutable_tags(ctx: &Ctx, run: &Running) {
 async fn suite(run: Running) {
     fixtures::create_user(&run.db_uri, USER, PASSWORD, "carol@example.com").await;
     let repos = [
-        "s1", "lists", "policy", "safety", "race-a", "race-b", "locked",
+        "s1", "lists", "policy", "safety", "race-a", "race-b", "locked", "spec",
     ];
     let scope: Vec<String> = repos
         .iter()
@@ -960,7 +1204,8 @@ async fn suite(run: Running) {
     };
     schema1(&ctx, &run).await;
     manifest_list(&ctx).await;
-    artifact_policy(&ctx).await;
+    artifact_policy(&ctx, &run).await;
+    spec_behaviours(&ctx).await;
     safety(&ctx, &run).await;
     catalog_paging(&ctx).await;
     labels_and_immutable_tags(&ctx, &run).await;
