@@ -26,3 +26,61 @@ pub enum MetaError {
     #[error("database query failed: {0}")]
     Query(#[from] sqlx::Error),
 }
+
+impl MetaError {
+    /// Whether the failure says the database cannot serve right now, rather than that the
+    /// request or the data is wrong: no connection within the acquire timeout, a closed pool,
+    /// a connection lost mid-request (I/O, TLS, a start-up exchange cut short, the server shutting down or refusing
+    /// connections, PostgreSQL's SQLSTATE class 08, 57P01–57P03, 53300), or SQLite still
+    /// locked by another writer after `busy_timeout`. Both wire surfaces answer these with
+    /// 503, so clients retry instead of treating them as server bugs.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            MetaError::Connect { .. } => true,
+            MetaError::Query(e) => sqlx_unavailable(e),
+            _ => false,
+        }
+    }
+}
+
+fn sqlx_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        // A connection cut during the start-up exchange reads as a protocol error (e.g.
+        // "unexpected response from SSLRequest" when the peer closes instead of answering).
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code();
+            let code = code.as_deref().unwrap_or("");
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                // Primary result code: SQLITE_BUSY (5) or SQLITE_LOCKED (6), with any
+                // extended code (e.g. 517, SQLITE_BUSY_SNAPSHOT).
+                return code.parse::<i64>().is_ok_and(|c| matches!(c & 0xff, 5 | 6));
+            }
+            code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300")
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outages_are_unavailable_and_the_rest_is_not() {
+        assert!(MetaError::Query(sqlx::Error::PoolTimedOut).is_unavailable());
+        assert!(MetaError::Query(sqlx::Error::PoolClosed).is_unavailable());
+        assert!(MetaError::Query(sqlx::Error::Io(std::io::Error::from(
+            std::io::ErrorKind::ConnectionReset
+        )))
+        .is_unavailable());
+        assert!(!MetaError::Query(sqlx::Error::RowNotFound).is_unavailable());
+        assert!(!MetaError::TagImmutable { tag: "t".into() }.is_unavailable());
+        assert!(!MetaError::SchemaConflict("x".into()).is_unavailable());
+    }
+}

@@ -56,6 +56,8 @@ pub enum ErrorCode {
     MethodNotAllowed,
     /// `RANGE_INVALID` (quayside; 416)
     RangeInvalid,
+    /// `UNAVAILABLE` (distribution's code for a dependency that cannot serve now; 503)
+    Unavailable,
     /// `UNKNOWN` (distribution's code for an unexpected server fault; 500)
     Unknown,
 }
@@ -86,6 +88,7 @@ impl ErrorCode {
         ErrorCode::InvalidRequest,
         ErrorCode::MethodNotAllowed,
         ErrorCode::RangeInvalid,
+        ErrorCode::Unavailable,
         ErrorCode::Unknown,
     ];
 
@@ -115,6 +118,7 @@ impl ErrorCode {
             ErrorCode::InvalidRequest => "INVALID_REQUEST",
             ErrorCode::MethodNotAllowed => "METHOD NOT ALLOWED",
             ErrorCode::RangeInvalid => "RANGE_INVALID",
+            ErrorCode::Unavailable => "UNAVAILABLE",
             ErrorCode::Unknown => "UNKNOWN",
         }
     }
@@ -143,6 +147,7 @@ impl ErrorCode {
             ErrorCode::Unsupported | ErrorCode::MethodNotAllowed => 405,
             ErrorCode::TooManyRequests => 429,
             ErrorCode::RangeInvalid => 416,
+            ErrorCode::Unavailable => 503,
             ErrorCode::Unknown => 500,
         }
     }
@@ -173,6 +178,7 @@ impl ErrorCode {
             ErrorCode::InvalidRequest => "Invalid request",
             ErrorCode::MethodNotAllowed => "Pushes to the registry are currently disabled. Please contact the administrator for more information.",
             ErrorCode::RangeInvalid => "invalid content range",
+            ErrorCode::Unavailable => "service unavailable",
             ErrorCode::Unknown => "unknown error",
         }
     }
@@ -356,6 +362,7 @@ mod tests {
             (ErrorCode::InvalidRequest, "INVALID_REQUEST", 400),
             (ErrorCode::MethodNotAllowed, "METHOD NOT ALLOWED", 405),
             (ErrorCode::RangeInvalid, "RANGE_INVALID", 416),
+            (ErrorCode::Unavailable, "UNAVAILABLE", 503),
             (ErrorCode::Unknown, "UNKNOWN", 500),
         ];
         assert_eq!(expected.len(), ErrorCode::ALL.len());

@@ -211,8 +211,19 @@ impl std::fmt::Display for QuayApiError {
 
 impl std::error::Error for QuayApiError {}
 
+/// The `503` message when the database cannot serve (Quay's `{"message"}` shape).
+pub const DATABASE_UNAVAILABLE_MESSAGE: &str =
+    "The database is currently unavailable. Please try again shortly.";
+
 impl From<MetaError> for QuayApiError {
     fn from(e: MetaError) -> Self {
+        if e.is_unavailable() {
+            tracing::warn!(error = %e, "database unavailable");
+            return QuayApiError::Message(
+                StatusCode::SERVICE_UNAVAILABLE,
+                DATABASE_UNAVAILABLE_MESSAGE.into(),
+            );
+        }
         QuayApiError::Internal(e.to_string())
     }
 }
@@ -221,6 +232,7 @@ impl From<AuthError> for QuayApiError {
     fn from(e: AuthError) -> Self {
         match e {
             AuthError::BadRequest(m) => QuayApiError::bad_request(m),
+            AuthError::Meta(m) => m.into(),
             other => QuayApiError::Internal(other.to_string()),
         }
     }

@@ -52,6 +52,16 @@ impl V2Error {
 }
 
 impl V2Error {
+    /// `503 UNAVAILABLE`: the database cannot serve now ([`quayside_meta::MetaError::is_unavailable`]);
+    /// the client may retry. The cause is logged, never sent.
+    fn database_unavailable(e: &quayside_meta::MetaError) -> V2Error {
+        tracing::warn!(error = %e, "database unavailable");
+        V2Error::Registry(
+            RegistryError::new(ErrorCode::Unavailable)
+                .with_detail_message("the database is unavailable; try again shortly"),
+        )
+    }
+
     /// The HTTP status this error answers with.
     pub fn status(&self) -> u16 {
         match self {
@@ -99,6 +109,7 @@ impl From<DomainError> for V2Error {
             D::Body(reason) => V2Error::Registry(
                 RegistryError::new(ErrorCode::BlobUploadInvalid).with_detail(json!({ "reason": reason })),
             ),
+            D::Meta(e) if e.is_unavailable() => V2Error::database_unavailable(&e),
             D::Unsupported(_) => V2Error::NotFound,
             e @ D::ManifestReferenced(_) => V2Error::Registry(
                 RegistryError::new(ErrorCode::Unsupported).with_detail_message(e.to_string()),
@@ -120,6 +131,11 @@ impl From<DomainError> for V2Error {
 
 impl From<AuthError> for V2Error {
     fn from(e: AuthError) -> Self {
+        if let AuthError::Meta(m) = &e {
+            if m.is_unavailable() {
+                return V2Error::database_unavailable(m);
+            }
+        }
         tracing::error!(error = %e, "authorization failed unexpectedly");
         V2Error::Internal(e.to_string())
     }

@@ -68,18 +68,30 @@ pub async fn sqlite() -> Running {
 
 /// A Quay config directory on a fresh PostgreSQL database (and Redis).
 pub async fn postgres() -> Running {
+    postgres_with("").await
+}
+
+/// [`postgres`], with `extra` (top-level YAML lines) appended to the config.
+pub async fn postgres_with(extra: &str) -> Running {
+    postgres_via(extra, |uri| uri.to_string()).await
+}
+
+/// [`postgres_with`], the server reaching the database at `server_uri(test database URI)`
+/// (for example through a proxy the test controls); `Running::db_uri` stays direct.
+pub async fn postgres_via(extra: &str, server_uri: impl Fn(&str) -> String) -> Running {
     let pg = quayside_test_db::TestDb::empty_postgres().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
     let yaml = valid_config(dir.path())
         .replace(
             &format!("DB_URI: sqlite:///{}", dir.path().join("quay.db").display()),
-            &format!("DB_URI: {}", pg.uri()),
+            &format!("DB_URI: {}", server_uri(pg.uri())),
         )
         .replace(
             "SERVER_HOSTNAME: localhost:8080",
             &format!("SERVER_HOSTNAME: localhost:{port}"),
-        );
+        )
+        + extra;
     std::fs::write(dir.path().join("config.yaml"), yaml).expect("write config");
     let args = vec![
         "--config-dir".to_string(),
