@@ -1194,14 +1194,16 @@ impl Registry {
             .ok_or_else(|| DomainError::Inconsistent(format!("blob {id} vanished")))
     }
 
-    /// Ends the alive tag `tag`. False if there is none.
+    /// Ends the alive tag `tag` (the same write as the API's tag delete). False if there is
+    /// none.
     pub async fn delete_by_tag(&self, repo: &RepoRef, tag: &str) -> Result<bool, DomainError> {
         let (_, now_ms) = now();
         Ok(self
             .inner
             .db
-            .delete_tag(id32(repo.id)?, tag, now_ms)
-            .await?)
+            .delete_alive_tag(repo.id, tag, now_ms)
+            .await?
+            .is_some())
     }
 
     /// Ends every alive tag (visible or hidden) pointing at `digest`, so that delete finds

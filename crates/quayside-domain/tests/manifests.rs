@@ -888,3 +888,116 @@ async fn immutable_tags_refuse_overwrite_and_delete() {
         env.cleanup().await;
     }
 }
+
+/// Records that an expiry notification fired for tag row `tag_id` (Quay's
+/// `tagnotificationsuccess`, with the notification it belongs to).
+async fn notified(env: &Env, tag_id: i32) {
+    with_pool!(env.db(), pool => {
+        async {
+            let n: i32 = sqlx::query_scalar(
+                "INSERT INTO repositorynotification (uuid, repository_id, event_id, method_id, title, \
+                 config_json, event_config_json, number_of_failures) VALUES ($1, $2, \
+                 (SELECT id FROM externalnotificationevent WHERE name = 'repo_image_expiry'), \
+                 (SELECT id FROM externalnotificationmethod WHERE name = 'email'), 't', '{}', '{}', 0) \
+                 RETURNING id",
+            )
+            .bind(format!("n-{tag_id}"))
+            .bind(env.repo.id as i32)
+            .fetch_one(pool)
+            .await?;
+            sqlx::query(
+                "INSERT INTO tagnotificationsuccess (notification_id, tag_id, method_id) VALUES \
+                 ($1, $2, (SELECT id FROM externalnotificationmethod WHERE name = 'email'))",
+            )
+            .bind(n)
+            .bind(tag_id)
+            .execute(pool)
+            .await
+            .map(|_| ())
+        }
+        .await
+    })
+    .expect("notification rows");
+}
+
+async fn alive_tag_id(env: &Env, name: &str) -> i32 {
+    with_pool!(env.db(), pool => {
+        sqlx::query_scalar(
+            "SELECT id FROM tag WHERE repository_id = $1 AND name = $2 AND lifetime_end_ms IS NULL",
+        )
+        .bind(env.repo.id as i32)
+        .bind(name)
+        .fetch_one(pool)
+        .await
+    })
+    .expect("alive tag")
+}
+
+async fn notifications_of(env: &Env, tag_id: i32) -> i64 {
+    scalar_i64(
+        env.db(),
+        "SELECT COUNT(*) FROM tagnotificationsuccess WHERE tag_id = $1",
+        tag_id,
+    )
+    .await
+}
+
+/// Every write that ends a tag row ends it the one way (the API's): a `/v2` retarget, delete
+/// by tag and delete by digest all clear the row's expiry notifications, so a tag that lives
+/// again is notified again.
+#[tokio::test]
+async fn every_tag_end_clears_its_expiry_notifications() {
+    for b in backends() {
+        let env = Env::new(b).await;
+        let one = layout_manifest(
+            "artifact",
+            "sha256:8f2758c9d4ccf638dc095a2c1403bcaac8e2e686899ebe7d5d63497d9182ef01",
+        );
+        let two = layout_manifest(
+            "artifact",
+            "sha256:4ae8df94409ed6583bfb197247ac813c2859907a8e51ee2c63bb37e79ea21cc3",
+        );
+        for m in [&one, &two] {
+            push_manifest_blobs(&env, "artifact", m).await;
+        }
+        // Retarget by push.
+        env.reg
+            .put_manifest(&env.repo, Some("t"), &one)
+            .await
+            .expect("one");
+        let first = alive_tag_id(&env, "t").await;
+        notified(&env, first).await;
+        env.reg
+            .put_manifest(&env.repo, Some("t"), &two)
+            .await
+            .expect("two");
+        assert_eq!(notifications_of(&env, first).await, 0, "{b}: retarget");
+        // Delete by tag.
+        let second = alive_tag_id(&env, "t").await;
+        notified(&env, second).await;
+        assert!(env.reg.delete_by_tag(&env.repo, "t").await.expect("delete"));
+        assert_eq!(
+            notifications_of(&env, second).await,
+            0,
+            "{b}: delete by tag"
+        );
+        // Delete by digest.
+        env.reg
+            .put_manifest(&env.repo, Some("d"), &one)
+            .await
+            .expect("one again");
+        let third = alive_tag_id(&env, "d").await;
+        notified(&env, third).await;
+        assert!(env
+            .reg
+            .delete_by_digest(&env.repo, one.digest())
+            .await
+            .expect("delete by digest"));
+        assert_eq!(
+            notifications_of(&env, third).await,
+            0,
+            "{b}: delete by digest"
+        );
+        env.cleanup().await;
+    }
+}

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::identity::id32;
 use crate::permissions::REPO_STATE_MARKED_FOR_DELETION;
+use crate::queue::{canonical_queue_name, like_escape, INSERT_QUEUE_ITEM};
 use crate::{with_pool, Db, MetaError};
 
 /// Quay's default `REPOSITORY_GC_QUEUE_NAME`.
@@ -20,33 +21,6 @@ pub const NAMESPACE_GC_QUEUE: &str = "namespacegc";
 /// and `REPOSITORY_GC_QUEUE_NAME` at their defaults. Marking a namespace for deletion
 /// drops that namespace's pending items from them.
 pub const NAMESPACED_QUEUES: &[&str] = &["dockerfilebuild", "notification", "repositorygc"];
-
-/// Quay's `WorkQueue._canonical_name`: `<queue>/<part>/.../` (always a trailing slash).
-pub fn canonical_queue_name(queue: &str, parts: &[&str]) -> String {
-    let mut s = String::from(queue);
-    for p in parts {
-        s.push('/');
-        s.push_str(p);
-    }
-    s.push('/');
-    s
-}
-
-/// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern.
-pub(crate) fn like_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        if matches!(ch, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(ch);
-    }
-    out
-}
-
-const INSERT_QUEUE_ITEM: &str = "INSERT INTO queueitem \
-     (queue_name, body, available_after, available, processing_expires, retries_remaining, state_id) \
-     VALUES ($1, $2, $3, $4, NULL, $5, $6) RETURNING id";
 
 impl Db {
     /// Quay's `mark_repository_for_deletion`, in one transaction: deletes the repository's
@@ -69,7 +43,7 @@ impl Db {
         let id: Option<i32> = with_pool!(self, pool => {
             let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             let found: Option<(String, String)> = sqlx::query_as(FIND)
-                .bind(id32(repository_id))
+                .bind(id32(repository_id)?)
                 .bind(marked)
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -78,20 +52,20 @@ impl Db {
                 return Ok(None);
             };
             sqlx::query("DELETE FROM star WHERE repository_id = $1")
-                .bind(id32(repository_id))
+                .bind(id32(repository_id)?)
                 .execute(&mut *tx)
                 .await?;
             sqlx::query("UPDATE repository SET name = $1, state = $2 WHERE id = $3")
                 .bind(&new_name)
                 .bind(marked)
-                .bind(id32(repository_id))
+                .bind(id32(repository_id)?)
                 .execute(&mut *tx)
                 .await?;
             let marker_id: i32 = sqlx::query_scalar(
                 "INSERT INTO deletedrepository (repository_id, marked, original_name, queue_id) \
                  VALUES ($1, $2, $3, NULL) RETURNING id",
             )
-            .bind(id32(repository_id))
+            .bind(id32(repository_id)?)
             .bind(now_local)
             .bind(&original_name)
             .fetch_one(&mut *tx)
@@ -144,7 +118,7 @@ impl Db {
         namespace_id: i64,
         queue_name: &str,
     ) -> Result<Option<i64>, MetaError> {
-        let nid = id32(namespace_id);
+        let nid = id32(namespace_id)?;
         let new_username = Uuid::new_v4().to_string();
         let new_email = Uuid::new_v4().to_string();
         let now_local = chrono::Local::now().naive_local();
@@ -324,29 +298,11 @@ impl Db {
         let names: Vec<String> = with_pool!(self, pool => {
             sqlx::query_scalar(SQL)
                 .bind(true)
-                .bind(id32(user_id))
+                .bind(id32(user_id)?)
                 .bind(false)
                 .fetch_all(pool)
                 .await
         })?;
         Ok(names)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn queue_names_have_quays_shape() {
-        assert_eq!(
-            canonical_queue_name("repositorygc", &["ns", "12"]),
-            "repositorygc/ns/12/"
-        );
-        assert_eq!(
-            canonical_queue_name("namespacegc", &["7"]),
-            "namespacegc/7/"
-        );
-        assert_eq!(like_escape("a_b%c\\"), "a\\_b\\%c\\\\");
     }
 }

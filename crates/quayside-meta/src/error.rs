@@ -22,6 +22,9 @@ pub enum MetaError {
     /// nothing was written.
     #[error("tag '{tag}' is immutable")]
     TagImmutable { tag: String },
+    /// An id passed in does not fit Quay's `integer` id columns; nothing was read or written.
+    #[error("id {0} is out of range for an integer id column")]
+    IdOutOfRange(i64),
     /// A query failed.
     #[error("database query failed: {0}")]
     Query(#[from] sqlx::Error),

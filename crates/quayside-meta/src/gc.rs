@@ -14,8 +14,9 @@
 
 use chrono::NaiveDateTime;
 
-use crate::deletion::{canonical_queue_name, like_escape, NAMESPACED_QUEUES};
+use crate::deletion::NAMESPACED_QUEUES;
 use crate::identity::id32;
+use crate::queue::{canonical_queue_name, like_escape};
 use crate::{with_pool, Db, MetaError};
 
 // The push path's locks: GC takes the same keys, so they can never drift apart.
@@ -123,14 +124,6 @@ pub struct StaleUpload {
     pub location: String,
 }
 
-/// A claimed queue item.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueueItem {
-    pub id: i64,
-    pub body: String,
-    pub retries_remaining: i64,
-}
-
 type TagTuple = (i32, String, Option<i32>, Option<i64>, bool);
 type BlobTuple = (i32, String, Option<String>, Option<i64>, bool);
 
@@ -190,7 +183,7 @@ impl Db {
 
     /// The repository's tags, manifests, manifest links and upload links.
     pub async fn gc_repo_snapshot(&self, repository_id: i64) -> Result<RepoSnapshot, MetaError> {
-        let rid = id32(repository_id);
+        let rid = id32(repository_id)?;
         let snap = with_pool!(self, pool => {
             let tags: Vec<TagTuple> = sqlx::query_as(
                 "SELECT id, name, manifest_id, lifetime_end_ms, immutable FROM tag \
@@ -275,7 +268,7 @@ impl Db {
 
     /// The blob `blob_id` with everything that refers to it (`None` if it is gone).
     pub async fn gc_blob_refs(&self, blob_id: i64) -> Result<Option<BlobRefs>, MetaError> {
-        let bid = id32(blob_id);
+        let bid = id32(blob_id)?;
         let out = with_pool!(self, pool => {
             let row: Option<BlobTuple> = sqlx::query_as(
                 "SELECT id, uuid, content_checksum, image_size, cas_path FROM imagestorage WHERE id = $1",
@@ -343,7 +336,7 @@ impl Db {
         tag_id: i64,
         end_ms: Option<i64>,
     ) -> Result<(u64, u64), MetaError> {
-        let tid = id32(tag_id);
+        let tid = id32(tag_id)?;
         let backend = self.backend();
         let out = with_pool!(self, pool => {
             let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
@@ -403,8 +396,8 @@ impl Db {
         repository_id: i64,
         manifest_id: i64,
     ) -> Result<Option<ManifestDeleted>, MetaError> {
-        let rid = id32(repository_id);
-        let mid = id32(manifest_id);
+        let rid = id32(repository_id)?;
+        let mid = id32(manifest_id)?;
         let backend = self.backend();
         let out = with_pool!(self, pool => {
             let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
@@ -490,7 +483,7 @@ impl Db {
                 "DELETE FROM label WHERE id = $1 \
                  AND NOT EXISTS (SELECT 1 FROM manifestlabel WHERE label_id = $1)",
             )
-            .bind(id32(label_id))
+            .bind(id32(label_id)?)
             .execute(pool)
             .await
             .map(|r| r.rows_affected())
@@ -538,7 +531,7 @@ impl Db {
         blob_id: i64,
         object_guard: bool,
     ) -> Result<BlobDeleted, MetaError> {
-        let bid = id32(blob_id);
+        let bid = id32(blob_id)?;
         let backend = self.backend();
         let out = with_pool!(self, pool => {
             let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
@@ -641,96 +634,12 @@ impl Db {
     pub async fn gc_delete_blob_upload(&self, id: i64) -> Result<bool, MetaError> {
         let n = with_pool!(self, pool => {
             sqlx::query("DELETE FROM blobupload WHERE id = $1")
-                .bind(id32(id))
+                .bind(id32(id)?)
                 .execute(pool)
                 .await
                 .map(|r| r.rows_affected())
         })?;
         Ok(n == 1)
-    }
-
-    /// Claims one available item of `queue` (`queue_name LIKE '<queue>/%'`), Quay's
-    /// `WorkQueue.get`: available after now, available or its processing expired, retries
-    /// left; the claim sets `available = false`, `processing_expires = now + processing_s`,
-    /// decrements `retries_remaining` and changes `state_id`, only if `state_id` is unchanged.
-    pub async fn queue_claim(
-        &self,
-        queue: &str,
-        now: NaiveDateTime,
-        processing_s: i64,
-    ) -> Result<Option<QueueItem>, MetaError> {
-        let pattern = format!("{}%", like_escape(&canonical_queue_name(queue, &[])));
-        let expires = now + chrono::Duration::seconds(processing_s);
-        let out = with_pool!(self, pool => {
-            let found: Option<(i32, String, i32, String)> = sqlx::query_as(
-                "SELECT id, body, retries_remaining, state_id FROM queueitem \
-                 WHERE queue_name LIKE $1 ESCAPE '\\' AND available_after <= $2 \
-                 AND (available = $3 OR processing_expires <= $2) AND retries_remaining > 0 \
-                 ORDER BY id LIMIT 1",
-            )
-            .bind(&pattern)
-            .bind(now)
-            .bind(true)
-            .fetch_optional(pool)
-            .await?;
-            match found {
-                None => None,
-                Some((id, body, retries, state)) => {
-                    let n = sqlx::query(
-                        "UPDATE queueitem SET available = $1, processing_expires = $2, \
-                         retries_remaining = retries_remaining - 1, state_id = $3 \
-                         WHERE id = $4 AND state_id = $5",
-                    )
-                    .bind(false)
-                    .bind(expires)
-                    .bind(uuid::Uuid::new_v4().to_string())
-                    .bind(id)
-                    .bind(&state)
-                    .execute(pool)
-                    .await?
-                    .rows_affected();
-                    (n == 1).then(|| QueueItem {
-                        id: i64::from(id),
-                        body,
-                        retries_remaining: i64::from(retries) - 1,
-                    })
-                }
-            }
-        });
-        Ok(out)
-    }
-
-    /// Quay's `WorkQueue.complete`: deletes the item.
-    pub async fn queue_complete(&self, id: i64) -> Result<(), MetaError> {
-        with_pool!(self, pool => {
-            sqlx::query("DELETE FROM queueitem WHERE id = $1")
-                .bind(id32(id))
-                .execute(pool)
-                .await
-                .map(|_| ())
-        })?;
-        Ok(())
-    }
-
-    /// Quay's `WorkQueue.incomplete`: available again after `retry_at`.
-    pub async fn queue_incomplete(
-        &self,
-        id: i64,
-        retry_at: NaiveDateTime,
-    ) -> Result<(), MetaError> {
-        with_pool!(self, pool => {
-            sqlx::query(
-                "UPDATE queueitem SET available_after = $1, available = $2, state_id = $3 WHERE id = $4",
-            )
-            .bind(retry_at)
-            .bind(true)
-            .bind(uuid::Uuid::new_v4().to_string())
-            .bind(id32(id))
-            .execute(pool)
-            .await
-            .map(|_| ())
-        })?;
-        Ok(())
     }
 
     /// The repository a `deletedrepository` marker names (`None` if the marker is gone).
@@ -740,7 +649,7 @@ impl Db {
     ) -> Result<Option<i64>, MetaError> {
         let v: Option<i32> = with_pool!(self, pool => {
             sqlx::query_scalar("SELECT repository_id FROM deletedrepository WHERE id = $1")
-                .bind(id32(marker_id))
+                .bind(id32(marker_id)?)
                 .fetch_optional(pool)
                 .await
         })?;
@@ -754,7 +663,7 @@ impl Db {
     ) -> Result<Option<(i64, NaiveDateTime)>, MetaError> {
         let v: Option<(i32, NaiveDateTime)> = with_pool!(self, pool => {
             sqlx::query_as("SELECT namespace_id, marked FROM deletednamespace WHERE id = $1")
-                .bind(id32(marker_id))
+                .bind(id32(marker_id)?)
                 .fetch_optional(pool)
                 .await
         })?;
@@ -766,7 +675,7 @@ impl Db {
     pub async fn gc_begin_repository_purge(&self, repository_id: i64) -> Result<bool, MetaError> {
         let n = with_pool!(self, pool => {
             sqlx::query("UPDATE repository SET state = 3 WHERE id = $1")
-                .bind(id32(repository_id))
+                .bind(id32(repository_id)?)
                 .execute(pool)
                 .await
                 .map(|r| r.rows_affected())
@@ -785,7 +694,7 @@ impl Db {
                  JOIN imagestoragelocation l ON l.id = b.location_id \
                  WHERE b.repository_id = $1 ORDER BY b.id",
             )
-            .bind(id32(repository_id))
+            .bind(id32(repository_id)?)
             .fetch_all(pool)
             .await
         })?;
@@ -805,7 +714,7 @@ impl Db {
     /// then the repository with every remaining row that refers to it. One transaction.
     /// Returns false (nothing deleted) if tags, manifests or upload links remain.
     pub async fn gc_finish_repository_purge(&self, repository_id: i64) -> Result<bool, MetaError> {
-        let rid = id32(repository_id);
+        let rid = id32(repository_id)?;
         let done = with_pool!(self, pool => {
             let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             let left: i64 = sqlx::query_scalar(
@@ -834,7 +743,7 @@ impl Db {
     pub async fn namespace_repository_ids(&self, namespace_id: i64) -> Result<Vec<i64>, MetaError> {
         let v: Vec<i32> = with_pool!(self, pool => {
             sqlx::query_scalar("SELECT id FROM repository WHERE namespace_user_id = $1 ORDER BY id")
-                .bind(id32(namespace_id))
+                .bind(id32(namespace_id)?)
                 .fetch_all(pool)
                 .await
         })?;
@@ -847,7 +756,7 @@ impl Db {
     /// namespace, then the namespace row itself. One transaction. Returns false (nothing
     /// deleted) if repositories remain or the namespace is gone.
     pub async fn gc_finish_namespace_purge(&self, namespace_id: i64) -> Result<bool, MetaError> {
-        let nid = id32(namespace_id);
+        let nid = id32(namespace_id)?;
         let done = with_pool!(self, pool => {
             let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             let found: Option<String> = sqlx::query_scalar("SELECT username FROM \"user\" WHERE id = $1")

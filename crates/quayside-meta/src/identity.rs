@@ -199,10 +199,17 @@ fn opt_i64(v: Option<i32>) -> Option<i64> {
     v.map(i64::from)
 }
 
-/// Binds an `i64` id as the `integer` Quay declares; ids beyond i32 cannot exist in those
-/// columns, so such a value simply matches nothing.
-pub(crate) fn id32(id: i64) -> i32 {
-    i32::try_from(id).unwrap_or(-1)
+/// An `i64` id as the `integer` Quay declares. An id beyond i32 cannot name a row of those
+/// columns: it is an error ([`MetaError::IdOutOfRange`]), never a stand-in value that could
+/// match or write something else.
+pub(crate) fn id32(id: i64) -> Result<i32, MetaError> {
+    i32::try_from(id).map_err(|_| MetaError::IdOutOfRange(id))
+}
+
+/// A paging cursor ("ids from `start` on") as an `integer`: below the range every id
+/// follows it, above it none does, so it clamps instead of failing.
+pub(crate) fn id32_cursor(start: i64) -> i32 {
+    i32::try_from(start).unwrap_or(if start < 0 { i32::MIN } else { i32::MAX })
 }
 
 impl Db {
@@ -222,7 +229,7 @@ impl Db {
     pub async fn account_by_id(&self, id: i64) -> Result<Option<AccountRow>, MetaError> {
         let sql = format!(r#"SELECT {ACCOUNT_COLS} FROM "user" WHERE id = $1"#);
         let row: Option<AccountDb> = with_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(id32(id)).fetch_optional(pool).await
+            sqlx::query_as(&sql).bind(id32(id)?).fetch_optional(pool).await
         })?;
         Ok(row.map(Into::into))
     }
@@ -257,14 +264,14 @@ impl Db {
     pub async fn record_invalid_login(&self, id: i64, now: NaiveDateTime) -> Result<(), MetaError> {
         const SQL: &str = r#"UPDATE "user" SET invalid_login_attempts = invalid_login_attempts + 1,
                               last_invalid_login = $2 WHERE id = $1"#;
-        with_pool!(self, pool => sqlx::query(SQL).bind(id32(id)).bind(now).execute(pool).await.map(|_| ()))?;
+        with_pool!(self, pool => sqlx::query(SQL).bind(id32(id)?).bind(now).execute(pool).await.map(|_| ()))?;
         Ok(())
     }
 
     /// Successful password after failures: `invalid_login_attempts = 0`.
     pub async fn clear_invalid_logins(&self, id: i64) -> Result<(), MetaError> {
         const SQL: &str = r#"UPDATE "user" SET invalid_login_attempts = 0 WHERE id = $1"#;
-        with_pool!(self, pool => sqlx::query(SQL).bind(id32(id)).execute(pool).await.map(|_| ()))?;
+        with_pool!(self, pool => sqlx::query(SQL).bind(id32(id)?).execute(pool).await.map(|_| ()))?;
         Ok(())
     }
 
@@ -279,7 +286,7 @@ impl Db {
         const SQL: &str = r#"UPDATE "user" SET last_accessed = $2
                              WHERE id = $1 AND (last_accessed IS NULL OR last_accessed < $3)"#;
         with_pool!(self, pool => {
-            sqlx::query(SQL).bind(id32(id)).bind(now).bind(stale_before).execute(pool).await.map(|_| ())
+            sqlx::query(SQL).bind(id32(id)?).bind(now).bind(stale_before).execute(pool).await.map(|_| ())
         })?;
         Ok(())
     }
@@ -342,7 +349,7 @@ impl Db {
             .fetch_one(&mut *tx)
             .await?;
             sqlx::query("INSERT INTO teammember (user_id, team_id) VALUES ($1, $2)")
-                .bind(id32(owner_id))
+                .bind(id32(owner_id)?)
                 .bind(team_id)
                 .execute(&mut *tx)
                 .await?;
@@ -410,7 +417,7 @@ impl Db {
     pub async fn robot_token(&self, robot_id: i64) -> Result<Option<String>, MetaError> {
         const SQL: &str = "SELECT token FROM robotaccounttoken WHERE robot_account_id = $1";
         let token: Option<String> = with_pool!(self, pool => {
-            sqlx::query_scalar(SQL).bind(id32(robot_id)).fetch_optional(pool).await
+            sqlx::query_scalar(SQL).bind(id32(robot_id)?).fetch_optional(pool).await
         })?;
         Ok(token)
     }
@@ -448,7 +455,7 @@ impl Db {
         const SQL: &str = "UPDATE appspecificauthtoken SET last_accessed = $2 \
                            WHERE id = $1 AND (last_accessed IS NULL OR last_accessed < $3)";
         with_pool!(self, pool => {
-            sqlx::query(SQL).bind(id32(id)).bind(now).bind(stale_before).execute(pool).await.map(|_| ())
+            sqlx::query(SQL).bind(id32(id)?).bind(now).bind(stale_before).execute(pool).await.map(|_| ())
         })?;
         Ok(())
     }
@@ -460,7 +467,7 @@ impl Db {
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
         let id: i32 = with_pool!(self, pool => {
             sqlx::query_scalar(SQL)
-                .bind(id32(t.user_id))
+                .bind(id32(t.user_id)?)
                 .bind(&t.uuid)
                 .bind(&t.title)
                 .bind(&t.token_name)
@@ -512,7 +519,7 @@ impl Db {
         let id: i32 = with_pool!(self, pool => {
             let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             let found: Option<i32> = sqlx::query_scalar(FIND)
-                .bind(id32(app.organization_id))
+                .bind(id32(app.organization_id)?)
                 .bind(&app.name)
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -523,7 +530,7 @@ impl Db {
                         .bind(&app.client_id)
                         .bind(&app.redirect_uri)
                         .bind(&app.application_uri)
-                        .bind(id32(app.organization_id))
+                        .bind(id32(app.organization_id)?)
                         .bind(&app.name)
                         .bind(&app.description)
                         .bind(&app.encrypted_client_secret)
@@ -547,8 +554,8 @@ impl Db {
         let id: i32 = with_pool!(self, pool => {
             sqlx::query_scalar(SQL)
                 .bind(&t.uuid)
-                .bind(id32(t.application_id))
-                .bind(id32(t.authorized_user_id))
+                .bind(id32(t.application_id)?)
+                .bind(id32(t.authorized_user_id)?)
                 .bind(&t.scope)
                 .bind(&t.token_name)
                 .bind(&t.token_code_hash)

@@ -86,10 +86,10 @@ impl Db {
                            VALUES ($1, $2, $3, $4, $5, $6, $7)";
         with_pool!(self, pool => {
             sqlx::query(SQL)
-                .bind(id32(kind_id))
-                .bind(id32(e.account_id))
-                .bind(e.performer_id.map(id32))
-                .bind(e.repository_id.map(id32))
+                .bind(id32(kind_id)?)
+                .bind(id32(e.account_id)?)
+                .bind(e.performer_id.map(id32).transpose()?)
+                .bind(e.repository_id.map(id32).transpose()?)
                 .bind(e.datetime)
                 .bind(e.ip)
                 .bind(e.metadata_json)
@@ -113,15 +113,24 @@ impl Db {
         }
         const SQL: &str = "INSERT INTO logentry3 (kind_id, account_id, performer_id, repository_id, datetime, ip, metadata_json) \
                            VALUES ($1, $2, $3, $4, $5, $6, $7)";
+        let mut ids = Vec::with_capacity(entries.len());
+        for (e, kind_id) in entries.iter().zip(&kind_ids) {
+            ids.push((
+                id32(*kind_id)?,
+                id32(e.account_id)?,
+                e.performer_id.map(id32).transpose()?,
+                e.repository_id.map(id32).transpose()?,
+            ));
+        }
         with_pool!(self, pool => {
             async {
                 let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
-                for (e, kind_id) in entries.iter().zip(&kind_ids) {
+                for (e, (kind_id, account_id, performer_id, repository_id)) in entries.iter().zip(&ids) {
                     sqlx::query(SQL)
-                        .bind(id32(*kind_id))
-                        .bind(id32(e.account_id))
-                        .bind(e.performer_id.map(id32))
-                        .bind(e.repository_id.map(id32))
+                        .bind(kind_id)
+                        .bind(account_id)
+                        .bind(performer_id)
+                        .bind(repository_id)
                         .bind(e.datetime)
                         .bind(e.ip)
                         .bind(e.metadata_json)
@@ -145,7 +154,7 @@ impl Db {
             "SELECT l.id, k.name, l.account_id, l.performer_id, l.repository_id, l.datetime, l.ip, l.metadata_json \
              FROM logentry3 l JOIN logentrykind k ON k.id = l.kind_id",
             f,
-        );
+        )?;
         let sql = format!("{sql} ORDER BY l.id DESC LIMIT {limit}");
         let rows = with_pool!(self, pool => {
             let mut q = sqlx::query(&sql);
@@ -191,7 +200,7 @@ impl Db {
                 "SELECT k.name, {day} AS day, COUNT(*) FROM logentry3 l JOIN logentrykind k ON k.id = l.kind_id"
             ),
             f,
-        );
+        )?;
         let sql = format!("{sql} GROUP BY k.name, day ORDER BY day, k.name");
         let rows: Vec<(String, String, i64)> = with_pool!(self, pool => {
             let mut q = sqlx::query_as(&sql);
@@ -214,7 +223,7 @@ enum Bind {
     Time(NaiveDateTime),
 }
 
-fn log_query(select: &str, f: &LogFilter) -> (String, Vec<Bind>) {
+fn log_query(select: &str, f: &LogFilter) -> Result<(String, Vec<Bind>), MetaError> {
     let mut clauses = Vec::new();
     let mut binds = Vec::new();
     let mut push = |clause: &str, b: Bind| {
@@ -222,13 +231,13 @@ fn log_query(select: &str, f: &LogFilter) -> (String, Vec<Bind>) {
         clauses.push(format!("{clause} ${}", binds.len()));
     };
     if let Some(a) = f.account_id {
-        push("l.account_id =", Bind::Int(id32(a)));
+        push("l.account_id =", Bind::Int(id32(a)?));
     }
     if let Some(p) = f.performer_id {
-        push("l.performer_id =", Bind::Int(id32(p)));
+        push("l.performer_id =", Bind::Int(id32(p)?));
     }
     if let Some(r) = f.repository_id {
-        push("l.repository_id =", Bind::Int(id32(r)));
+        push("l.repository_id =", Bind::Int(id32(r)?));
     }
     if let Some(s) = f.start {
         push("l.datetime >=", Bind::Time(s));
@@ -244,7 +253,7 @@ fn log_query(select: &str, f: &LogFilter) -> (String, Vec<Bind>) {
         sql.push_str(" WHERE ");
         sql.push_str(&clauses.join(" AND "));
     }
-    (sql, binds)
+    Ok((sql, binds))
 }
 
 /// The OAuth application behind a token, for audit metadata.

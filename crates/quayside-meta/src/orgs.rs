@@ -153,7 +153,7 @@ impl Db {
             .fetch_one(&mut *tx)
             .await?;
             sqlx::query("INSERT INTO teammember (user_id, team_id) VALUES ($1, $2)")
-                .bind(id32(owner_id))
+                .bind(id32(owner_id)?)
                 .bind(team_id)
                 .execute(&mut *tx)
                 .await?;
@@ -176,14 +176,14 @@ impl Db {
                 Some(c) => sqlx::query(
                     "UPDATE organizationcontactemail SET contact_email = $2 WHERE organization_id = $1",
                 )
-                .bind(id32(organization_id))
+                .bind(id32(organization_id)?)
                 .bind(c)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected(),
                 None => {
                     sqlx::query("DELETE FROM organizationcontactemail WHERE organization_id = $1")
-                        .bind(id32(organization_id))
+                        .bind(id32(organization_id)?)
                         .execute(&mut *tx)
                         .await?;
                     1
@@ -193,7 +193,7 @@ impl Db {
                 sqlx::query(
                     "INSERT INTO organizationcontactemail (organization_id, contact_email) VALUES ($1, $2)",
                 )
-                .bind(id32(organization_id))
+                .bind(id32(organization_id)?)
                 .bind(c)
                 .execute(&mut *tx)
                 .await?;
@@ -215,7 +215,7 @@ impl Db {
              WHERE t.organization_id = $1 ORDER BY tm.id"
         );
         let rows = with_pool!(self, pool => {
-            let rows = sqlx::query(&sql).bind(id32(organization_id)).fetch_all(pool).await?;
+            let rows = sqlx::query(&sql).bind(id32(organization_id)?).fetch_all(pool).await?;
             let mut out = Vec::with_capacity(rows.len());
             for r in &rows {
                 use sqlx::{FromRow, Row};
@@ -244,8 +244,8 @@ impl Db {
              WHERE tm.user_id = $1 AND t.organization_id = $2 ORDER BY t.id";
         let rows: Vec<(i32, String)> = with_pool!(self, pool => {
             sqlx::query_as(SQL)
-                .bind(id32(account_id))
-                .bind(id32(organization_id))
+                .bind(id32(account_id)?)
+                .bind(id32(organization_id)?)
                 .fetch_all(pool)
                 .await
         })?;
@@ -271,9 +271,9 @@ impl Db {
              WHERE r.namespace_user_id = $1 AND {filter} ORDER BY p.id"
         );
         let rows = with_pool!(self, pool => {
-            let q = sqlx::query(&sql).bind(id32(namespace_id));
+            let q = sqlx::query(&sql).bind(id32(namespace_id)?);
             let q = match only {
-                Some(id) => q.bind(id32(id)),
+                Some(id) => q.bind(id32(id)?),
                 None => q.bind(false),
             };
             let rows = q.fetch_all(pool).await?;
@@ -301,7 +301,7 @@ impl Db {
             WHERE t.organization_id = $1 AND tr.name = $2 AND u.robot = $3"#;
         let ids: Vec<i32> = with_pool!(self, pool => {
             sqlx::query_scalar(SQL)
-                .bind(id32(organization_id))
+                .bind(id32(organization_id)?)
                 .bind("admin")
                 .bind(false)
                 .fetch_all(pool)
@@ -329,8 +329,8 @@ impl Db {
             let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             for sql in [PERMS, TEAMS] {
                 sqlx::query(sql)
-                    .bind(id32(organization_id))
-                    .bind(id32(account_id))
+                    .bind(id32(organization_id)?)
+                    .bind(id32(account_id)?)
                     .execute(&mut *tx)
                     .await?;
             }
@@ -345,7 +345,7 @@ impl Db {
              p.delegate_user_id, p.delegate_team_id FROM permissionprototype p \
              JOIN role ro ON ro.id = p.role_id WHERE p.org_id = $1 ORDER BY p.id";
         let rows: Vec<PrototypeDb> = with_pool!(self, pool => {
-            sqlx::query_as(SQL).bind(id32(org_id)).fetch_all(pool).await
+            sqlx::query_as(SQL).bind(id32(org_id)?).fetch_all(pool).await
         })?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
@@ -365,7 +365,7 @@ impl Db {
              JOIN role ro ON ro.id = p.role_id WHERE p.org_id = $1 AND p.uuid = $2 \
              ORDER BY p.id LIMIT 1";
         let row: Option<PrototypeDb> = with_pool!(self, pool => {
-            sqlx::query_as(SQL).bind(id32(org_id)).bind(uuid).fetch_optional(pool).await
+            sqlx::query_as(SQL).bind(id32(org_id)?).bind(uuid).fetch_optional(pool).await
         })?;
         match row {
             Some(r) => Ok(Some(self.prototype_detail(r).await?)),
@@ -410,11 +410,11 @@ impl Db {
              VALUES ($1, $2, $3, $4, $5, (SELECT id FROM role WHERE name = $6)) RETURNING id";
         let id: i32 = with_pool!(self, pool => {
             sqlx::query_scalar(SQL)
-                .bind(id32(p.org_id))
+                .bind(id32(p.org_id)?)
                 .bind(&p.uuid)
-                .bind(p.activating_user_id.map(id32))
-                .bind(p.delegate_user_id.map(id32))
-                .bind(p.delegate_team_id.map(id32))
+                .bind(p.activating_user_id.map(id32).transpose()?)
+                .bind(p.delegate_user_id.map(id32).transpose()?)
+                .bind(p.delegate_team_id.map(id32).transpose()?)
                 .bind(&p.role)
                 .fetch_one(pool)
                 .await
@@ -427,7 +427,7 @@ impl Db {
         const SQL: &str =
             "UPDATE permissionprototype SET role_id = (SELECT id FROM role WHERE name = $2) WHERE id = $1";
         with_pool!(self, pool => {
-            sqlx::query(SQL).bind(id32(id)).bind(role).execute(pool).await.map(|_| ())
+            sqlx::query(SQL).bind(id32(id)?).bind(role).execute(pool).await.map(|_| ())
         })?;
         Ok(())
     }
@@ -436,7 +436,7 @@ impl Db {
     pub async fn delete_prototype(&self, id: i64) -> Result<(), MetaError> {
         const SQL: &str = "DELETE FROM permissionprototype WHERE id = $1";
         with_pool!(self, pool => {
-            sqlx::query(SQL).bind(id32(id)).execute(pool).await.map(|_| ())
+            sqlx::query(SQL).bind(id32(id)?).execute(pool).await.map(|_| ())
         })?;
         Ok(())
     }

@@ -111,8 +111,8 @@ impl Db {
                 WHERE p.repository_id = $1 AND tm.user_id = $2";
         let roles: Vec<String> = with_pool!(self, pool => {
             sqlx::query_scalar(SQL)
-                .bind(id32(repository_id))
-                .bind(id32(account_id))
+                .bind(id32(repository_id)?)
+                .bind(id32(account_id)?)
                 .fetch_all(pool)
                 .await
         })?;
@@ -131,8 +131,8 @@ impl Db {
             WHERE tm.user_id = $1 AND t.organization_id = $2";
         let roles: Vec<String> = with_pool!(self, pool => {
             sqlx::query_scalar(SQL)
-                .bind(id32(account_id))
-                .bind(id32(organization_id))
+                .bind(id32(account_id)?)
+                .bind(id32(organization_id)?)
                 .fetch_all(pool)
                 .await
         })?;
@@ -150,8 +150,8 @@ impl Db {
             WHERE tm.user_id = $1 AND t.organization_id = $2";
         let names: Vec<String> = with_pool!(self, pool => {
             sqlx::query_scalar(SQL)
-                .bind(id32(account_id))
-                .bind(id32(organization_id))
+                .bind(id32(account_id)?)
+                .bind(id32(organization_id)?)
                 .fetch_all(pool)
                 .await
         })?;
@@ -171,7 +171,7 @@ impl Db {
         let id: Option<i32> = with_pool!(self, pool => {
             let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             let existing: i64 = sqlx::query_scalar(EXISTS)
-                .bind(id32(r.namespace_id))
+                .bind(id32(r.namespace_id)?)
                 .bind(&r.name)
                 .fetch_one(&mut *tx)
                 .await?;
@@ -180,7 +180,7 @@ impl Db {
                 return Ok(None);
             }
             let inserted: Result<i32, sqlx::Error> = sqlx::query_scalar(INSERT)
-                .bind(id32(r.namespace_id))
+                .bind(id32(r.namespace_id)?)
                 .bind(&r.name)
                 .bind(&r.visibility)
                 .bind(&r.badge_token)
@@ -215,7 +215,7 @@ impl Db {
                     "INSERT INTO repositorypermission (team_id, user_id, repository_id, role_id) \
                      VALUES (NULL, $1, $2, (SELECT id FROM role WHERE name = $3))",
                 )
-                .bind(id32(user_id))
+                .bind(id32(user_id)?)
                 .bind(id)
                 .bind("admin")
                 .execute(&mut *tx)
@@ -240,8 +240,8 @@ impl Db {
             ORDER BY p.id";
         let rows: Vec<PrototypeDb> = with_pool!(self, pool => {
             sqlx::query_as(SQL)
-                .bind(id32(organization_id))
-                .bind(id32(creator_id))
+                .bind(id32(organization_id)?)
+                .bind(id32(creator_id)?)
                 .fetch_all(pool)
                 .await
         })?;
@@ -266,16 +266,16 @@ impl Db {
         with_pool!(self, pool => {
             let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             sqlx::query("DELETE FROM repositorypermission WHERE repository_id = $1 AND user_id = $2")
-                .bind(id32(repository_id))
-                .bind(id32(account_id))
+                .bind(id32(repository_id)?)
+                .bind(id32(account_id)?)
                 .execute(&mut *tx)
                 .await?;
             sqlx::query(
                 "INSERT INTO repositorypermission (team_id, user_id, repository_id, role_id) \
                  VALUES (NULL, $1, $2, (SELECT id FROM role WHERE name = $3))",
             )
-            .bind(id32(account_id))
-            .bind(id32(repository_id))
+            .bind(id32(account_id)?)
+            .bind(id32(repository_id)?)
             .bind(role)
             .execute(&mut *tx)
             .await?;
@@ -296,8 +296,8 @@ impl Db {
              WHERE NOT EXISTS (SELECT 1 FROM repositorypermission WHERE team_id = $1 AND repository_id = $2)";
         with_pool!(self, pool => {
             sqlx::query(SQL)
-                .bind(id32(team_id))
-                .bind(id32(repository_id))
+                .bind(id32(team_id)?)
+                .bind(id32(repository_id)?)
                 .bind(role)
                 .execute(pool)
                 .await.map(|_| ())
@@ -317,8 +317,8 @@ impl Db {
              WHERE NOT EXISTS (SELECT 1 FROM repositorypermission WHERE user_id = $1 AND repository_id = $2)";
         with_pool!(self, pool => {
             sqlx::query(SQL)
-                .bind(id32(account_id))
-                .bind(id32(repository_id))
+                .bind(id32(account_id)?)
+                .bind(id32(repository_id)?)
                 .bind(role)
                 .execute(pool)
                 .await.map(|_| ())
@@ -350,7 +350,7 @@ impl Db {
             ORDER BY r.id";
         let ids: Vec<i32> = with_pool!(self, pool => {
             sqlx::query_scalar(SQL)
-                .bind(account_id.map(id32))
+                .bind(account_id.map(id32).transpose()?)
                 .bind(include_public)
                 .bind("image")
                 .bind(REPO_STATE_MARKED_FOR_DELETION_I32)
@@ -369,7 +369,7 @@ impl Db {
     pub async fn mirror_robot_id(&self, repository_id: i64) -> Result<Option<i64>, MetaError> {
         const SQL: &str = "SELECT internal_robot_id FROM repomirrorconfig WHERE repository_id = $1";
         let id: Option<Option<i32>> = with_pool!(self, pool => {
-            sqlx::query_scalar(SQL).bind(id32(repository_id)).fetch_optional(pool).await
+            sqlx::query_scalar(SQL).bind(id32(repository_id)?).fetch_optional(pool).await
         })?;
         Ok(id.flatten().map(i64::from))
     }

@@ -13,6 +13,7 @@
 
 use chrono::NaiveDateTime;
 
+use crate::tag_lifetime::end_alive_row;
 use crate::{with_pool, Backend, Db, MetaError};
 
 /// Repository states (`repository.state`).
@@ -205,41 +206,6 @@ fn manifest_row(t: ManifestTuple) -> ManifestRow {
         bytes: t.3,
         artifact_type: t.4,
     }
-}
-
-/// Ends the alive tag row `$id` named `$name`: at `$now`, or just after the latest end of
-/// the name's other rows so that `(repository, name, lifetime_end_ms)` stays unique.
-/// Returns the end used, or `None` when the row was no longer alive.
-macro_rules! end_tag_row {
-    ($tx:ident, $repo:expr, $name:expr, $id:expr, $now:expr) => {{
-        let latest: Option<i64> = sqlx::query_scalar(
-            "SELECT MAX(lifetime_end_ms) FROM tag WHERE repository_id = $1 AND name = $2 AND id <> $3",
-        )
-        .bind($repo)
-        .bind($name)
-        .bind($id)
-        .fetch_one(&mut *$tx)
-        .await?;
-        let end = match latest {
-            Some(l) if l >= $now => l + 1,
-            _ => $now,
-        };
-        let done = sqlx::query(
-            "UPDATE tag SET lifetime_end_ms = $1 WHERE id = $2 \
-             AND (lifetime_end_ms IS NULL OR lifetime_end_ms > $3)",
-        )
-        .bind(end)
-        .bind($id)
-        .bind($now)
-        .execute(&mut *$tx)
-        .await?
-        .rows_affected();
-        if done == 1 {
-            Some(end)
-        } else {
-            None
-        }
-    }};
 }
 
 /// Columns of [`RegistryRepo`] (`r` = repository) and the joins they need.
@@ -1047,8 +1013,8 @@ impl Db {
             }
             match target {
                 TagTarget::Tag { name, end_after_ms } => {
-                    let current: Option<(i32, Option<i32>, bool)> = sqlx::query_as(
-                        "SELECT t.id, t.manifest_id, t.immutable FROM tag t WHERE t.repository_id = $1 \
+                    let current: Option<(i32, Option<i32>, bool, Option<i64>)> = sqlx::query_as(
+                        "SELECT t.id, t.manifest_id, t.immutable, t.lifetime_end_ms FROM tag t WHERE t.repository_id = $1 \
                          AND t.name = $2 AND (t.lifetime_end_ms IS NULL OR t.lifetime_end_ms > $3) \
                          ORDER BY t.lifetime_start_ms DESC LIMIT 1",
                     )
@@ -1058,14 +1024,15 @@ impl Db {
                     .fetch_optional(&mut *tx)
                     .await?;
                     let start = match current {
-                        Some((_, Some(mid), _)) if mid == manifest_id => None,
-                        Some((_, _, true)) => {
+                        Some((_, Some(mid), _, _)) if mid == manifest_id => None,
+                        Some((_, _, true, _)) => {
                             return Err(MetaError::TagImmutable {
                                 tag: (*name).to_owned(),
                             });
                         }
-                        Some((tag_id, _, _)) => {
-                            let end = end_tag_row!(tx, m.repository_id, *name, tag_id, now_ms);
+                        Some((tag_id, _, _, old_end)) => {
+                            let end =
+                                end_alive_row!(tx, m.repository_id, *name, tag_id, old_end, now_ms);
                             Some(end.unwrap_or(now_ms))
                         }
                         None => Some(now_ms),
@@ -1134,48 +1101,6 @@ impl Db {
         Ok(id)
     }
 
-    /// Ends the alive, visible tag `name`. Returns whether there was one; an immutable one
-    /// refuses with [`MetaError::TagImmutable`].
-    pub async fn delete_tag(
-        &self,
-        repository_id: i32,
-        name: &str,
-        now_ms: i64,
-    ) -> Result<bool, MetaError> {
-        let backend = self.backend();
-        let ended = with_pool!(self, pool => {
-            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
-            if let Some(lock) = lock_sql(backend) {
-                sqlx::query(lock)
-                    .bind(REPO_LOCK_BASE | i64::from(repository_id))
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            let rows: Vec<(i32, bool)> = sqlx::query_as(
-                "SELECT id, immutable FROM tag WHERE repository_id = $1 AND name = $2 \
-                 AND hidden = $3 AND (lifetime_end_ms IS NULL OR lifetime_end_ms > $4)",
-            )
-            .bind(repository_id)
-            .bind(name)
-            .bind(false)
-            .bind(now_ms)
-            .fetch_all(&mut *tx)
-            .await?;
-            if rows.iter().any(|(_, immutable)| *immutable) {
-                return Err(MetaError::TagImmutable {
-                    tag: name.to_owned(),
-                });
-            }
-            let mut ended = false;
-            for (id, _) in rows {
-                ended |= end_tag_row!(tx, repository_id, name, id, now_ms).is_some();
-            }
-            tx.commit().await?;
-            ended
-        });
-        Ok(ended)
-    }
-
     /// Ends every alive tag pointing at manifest `digest`, hidden ones too (the temporary
     /// tag of a push by digest, a referrer's tag), so that a pull by digest no longer finds
     /// it. Nothing changes while an alive index of the repository names the manifest
@@ -1196,8 +1121,8 @@ impl Db {
                     .execute(&mut *tx)
                     .await?;
             }
-            let tags: Vec<(i32, String, bool)> = sqlx::query_as(
-                "SELECT t.id, t.name, t.immutable FROM tag t JOIN manifest m ON m.id = t.manifest_id \
+            let tags: Vec<(i32, String, bool, Option<i64>)> = sqlx::query_as(
+                "SELECT t.id, t.name, t.immutable, t.lifetime_end_ms FROM tag t JOIN manifest m ON m.id = t.manifest_id \
                  WHERE m.repository_id = $1 AND m.digest = $2 \
                  AND (t.lifetime_end_ms IS NULL OR t.lifetime_end_ms > $3) ORDER BY t.name",
             )
@@ -1222,12 +1147,12 @@ impl Db {
             if parents > 0 {
                 return Ok(ManifestDelete::ReferencedByIndex);
             }
-            if let Some((_, name, _)) = tags.iter().find(|t| t.2) {
+            if let Some((_, name, _, _)) = tags.iter().find(|t| t.2) {
                 return Err(MetaError::TagImmutable { tag: name.clone() });
             }
             let mut ended = false;
-            for (id, name, _) in tags {
-                ended |= end_tag_row!(tx, repository_id, name.as_str(), id, now_ms).is_some();
+            for (id, name, _, old_end) in tags {
+                ended |= end_alive_row!(tx, repository_id, name.as_str(), id, old_end, now_ms).is_some();
             }
             tx.commit().await?;
             if ended {

@@ -5,7 +5,7 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 
-use crate::identity::id32;
+use crate::identity::{id32, id32_cursor};
 use crate::permissions::REPO_STATE_MARKED_FOR_DELETION;
 use crate::{with_pool, Db, MetaError};
 
@@ -131,11 +131,13 @@ const LIST_FROM: &str = r#"FROM repository r
     JOIN visibility v ON v.id = r.visibility_id
     JOIN repositorykind k ON k.id = r.kind_id"#;
 
-fn id_list(ids: &[i64]) -> String {
-    ids.iter()
-        .map(|i| id32(*i).to_string())
-        .collect::<Vec<_>>()
-        .join(",")
+/// `ids` as a literal SQL list (integers only, so nothing can be injected).
+fn id_list(ids: &[i64]) -> Result<String, MetaError> {
+    let ids = ids
+        .iter()
+        .map(|i| id32(*i).map(|i| i.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ids.join(","))
 }
 
 impl Db {
@@ -189,7 +191,7 @@ impl Db {
     ) -> Result<bool, MetaError> {
         const SQL: &str = "SELECT COUNT(*) FROM star WHERE user_id = $1 AND repository_id = $2";
         let n: i64 = with_pool!(self, pool => {
-            sqlx::query_scalar(SQL).bind(id32(user_id)).bind(id32(repository_id)).fetch_one(pool).await
+            sqlx::query_scalar(SQL).bind(id32(user_id)?).bind(id32(repository_id)?).fetch_one(pool).await
         })?;
         Ok(n > 0)
     }
@@ -211,7 +213,7 @@ impl Db {
             limit.max(0)
         );
         let rows: Vec<TagDb> = with_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(id32(repository_id)).bind(false).bind(now_ms).fetch_all(pool).await
+            sqlx::query_as(&sql).bind(id32(repository_id)?).bind(false).bind(now_ms).fetch_all(pool).await
         })?;
         Ok(rows
             .into_iter()
@@ -234,7 +236,7 @@ impl Db {
         const SQL: &str = "SELECT date, count FROM repositoryactioncount \
              WHERE repository_id = $1 AND date >= $2 ORDER BY date";
         let rows: Vec<(NaiveDate, i32)> = with_pool!(self, pool => {
-            sqlx::query_as(SQL).bind(id32(repository_id)).bind(since).fetch_all(pool).await
+            sqlx::query_as(SQL).bind(id32(repository_id)?).bind(since).fetch_all(pool).await
         })?;
         Ok(rows.into_iter().map(|(d, c)| (d, i64::from(c))).collect())
     }
@@ -246,7 +248,7 @@ impl Db {
     ) -> Result<(), MetaError> {
         const SQL: &str = "UPDATE repository SET description = $2 WHERE id = $1";
         with_pool!(self, pool => {
-            sqlx::query(SQL).bind(id32(repository_id)).bind(description).execute(pool).await.map(|_| ())
+            sqlx::query(SQL).bind(id32(repository_id)?).bind(description).execute(pool).await.map(|_| ())
         })?;
         Ok(())
     }
@@ -260,7 +262,7 @@ impl Db {
         const SQL: &str =
             "UPDATE repository SET visibility_id = (SELECT id FROM visibility WHERE name = $2) WHERE id = $1";
         with_pool!(self, pool => {
-            sqlx::query(SQL).bind(id32(repository_id)).bind(visibility).execute(pool).await.map(|_| ())
+            sqlx::query(SQL).bind(id32(repository_id)?).bind(visibility).execute(pool).await.map(|_| ())
         })?;
         Ok(())
     }
@@ -274,7 +276,7 @@ impl Db {
         const SQL: &str =
             "UPDATE repository SET kind_id = (SELECT id FROM repositorykind WHERE name = $2) WHERE id = $1";
         with_pool!(self, pool => {
-            sqlx::query(SQL).bind(id32(repository_id)).bind(kind).execute(pool).await.map(|_| ())
+            sqlx::query(SQL).bind(id32(repository_id)?).bind(kind).execute(pool).await.map(|_| ())
         })?;
         Ok(())
     }
@@ -288,7 +290,7 @@ impl Db {
         const SQL: &str = "UPDATE repository SET state = $2 WHERE id = $1";
         let state = i32::try_from(state).unwrap_or(0);
         with_pool!(self, pool => {
-            sqlx::query(SQL).bind(id32(repository_id)).bind(state).execute(pool).await.map(|_| ())
+            sqlx::query(SQL).bind(id32(repository_id)?).bind(state).execute(pool).await.map(|_| ())
         })?;
         Ok(())
     }
@@ -300,7 +302,7 @@ impl Db {
     ) -> Result<(), MetaError> {
         const SQL: &str = "UPDATE repository SET trust_enabled = $2 WHERE id = $1";
         with_pool!(self, pool => {
-            sqlx::query(SQL).bind(id32(repository_id)).bind(trust_enabled).execute(pool).await.map(|_| ())
+            sqlx::query(SQL).bind(id32(repository_id)?).bind(trust_enabled).execute(pool).await.map(|_| ())
         })?;
         Ok(())
     }
@@ -324,7 +326,7 @@ impl Db {
                 clauses.push("v.name = 'public'".to_owned());
             }
             if let Some(id) = f.account_id {
-                let id = id32(id);
+                let id = id32(id)?;
                 clauses.push(format!(
                     "r.id IN (SELECT p.repository_id FROM repositorypermission p WHERE p.user_id = {id})"
                 ));
@@ -339,7 +341,7 @@ impl Db {
                 ));
             }
         }
-        let start = f.start_id.map(id32).unwrap_or(i32::MIN);
+        let start = f.start_id.map_or(i32::MIN, id32_cursor);
         let sql = format!(
             "SELECT {LIST_COLS} {LIST_FROM} WHERE r.state <> $1 AND k.name = $2 AND r.id >= $3 \
              AND ($4 = '' OR u.username = $4) AND ({}) ORDER BY r.id LIMIT {}",
@@ -371,7 +373,7 @@ impl Db {
              WHERE s.user_id = $1 AND k.name = $2 AND r.state <> $3 ORDER BY s.id"
         );
         let rows: Vec<ListDb> = with_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(id32(user_id)).bind(kind).bind(marked_state()).fetch_all(pool).await
+            sqlx::query_as(&sql).bind(id32(user_id)?).bind(kind).bind(marked_state()).fetch_all(pool).await
         })?;
         Ok(rows.into_iter().map(list_row).collect())
     }
@@ -389,7 +391,7 @@ impl Db {
             "SELECT repository_id, MAX(lifetime_start_ms) FROM tag \
              WHERE repository_id IN ({}) AND hidden = $1 \
              AND (lifetime_end_ms IS NULL OR lifetime_end_ms > $2) GROUP BY repository_id",
-            id_list(repository_ids)
+            id_list(repository_ids)?
         );
         let rows: Vec<(i32, Option<i64>)> = with_pool!(self, pool => {
             sqlx::query_as(&sql).bind(false).bind(now_ms).fetch_all(pool).await
@@ -413,7 +415,7 @@ impl Db {
         let sql = format!(
             "SELECT repository_id, SUM(count) FROM repositoryactioncount \
              WHERE repository_id IN ({}) AND date >= $1 GROUP BY repository_id",
-            id_list(repository_ids)
+            id_list(repository_ids)?
         );
         let rows: Vec<(i32, Option<i64>)> = with_pool!(self, pool => {
             sqlx::query_as(&sql).bind(since).fetch_all(pool).await
@@ -457,7 +459,7 @@ impl Db {
             WHERE p.repository_id = $1 AND ($2 = '' OR u.username = $2) ORDER BY p.id"#;
         let rows: Vec<(i32, i32, String, String, bool, String)> = with_pool!(self, pool => {
             sqlx::query_as(SQL)
-                .bind(id32(repository_id))
+                .bind(id32(repository_id)?)
                 .bind(username.unwrap_or_default())
                 .fetch_all(pool)
                 .await
@@ -487,7 +489,7 @@ impl Db {
             JOIN team t ON t.id = p.team_id JOIN role ro ON ro.id = p.role_id \
             WHERE p.repository_id = $1 ORDER BY p.id";
         let rows: Vec<(i32, String, String)> = with_pool!(self, pool => {
-            sqlx::query_as(SQL).bind(id32(repository_id)).fetch_all(pool).await
+            sqlx::query_as(SQL).bind(id32(repository_id)?).fetch_all(pool).await
         })?;
         Ok(rows
             .into_iter()
@@ -503,7 +505,7 @@ impl Db {
     pub async fn delete_repository_permission(&self, permission_id: i64) -> Result<(), MetaError> {
         const SQL: &str = "DELETE FROM repositorypermission WHERE id = $1";
         with_pool!(self, pool => {
-            sqlx::query(SQL).bind(id32(permission_id)).execute(pool).await.map(|_| ())
+            sqlx::query(SQL).bind(id32(permission_id)?).execute(pool).await.map(|_| ())
         })?;
         Ok(())
     }
@@ -512,7 +514,7 @@ impl Db {
     pub async fn team_id_by_name(&self, org_id: i64, name: &str) -> Result<Option<i64>, MetaError> {
         const SQL: &str = "SELECT id FROM team WHERE organization_id = $1 AND name = $2";
         let id: Option<i32> = with_pool!(self, pool => {
-            sqlx::query_scalar(SQL).bind(id32(org_id)).bind(name).fetch_optional(pool).await
+            sqlx::query_scalar(SQL).bind(id32(org_id)?).bind(name).fetch_optional(pool).await
         })?;
         Ok(id.map(i64::from))
     }
@@ -531,8 +533,8 @@ impl Db {
                 "UPDATE repositorypermission SET role_id = (SELECT id FROM role WHERE name = $3) \
                  WHERE team_id = $1 AND repository_id = $2",
             )
-            .bind(id32(team_id))
-            .bind(id32(repository_id))
+            .bind(id32(team_id)?)
+            .bind(id32(repository_id)?)
             .bind(role)
             .execute(&mut *tx)
             .await?;
@@ -541,8 +543,8 @@ impl Db {
                     "INSERT INTO repositorypermission (team_id, user_id, repository_id, role_id) \
                      VALUES ($1, NULL, $2, (SELECT id FROM role WHERE name = $3))",
                 )
-                .bind(id32(team_id))
-                .bind(id32(repository_id))
+                .bind(id32(team_id)?)
+                .bind(id32(repository_id)?)
                 .bind(role)
                 .execute(&mut *tx)
                 .await?;
@@ -566,8 +568,8 @@ impl Db {
                 "UPDATE repositorypermission SET role_id = (SELECT id FROM role WHERE name = $3) \
                  WHERE user_id = $1 AND repository_id = $2",
             )
-            .bind(id32(account_id))
-            .bind(id32(repository_id))
+            .bind(id32(account_id)?)
+            .bind(id32(repository_id)?)
             .bind(role)
             .execute(&mut *tx)
             .await?;
@@ -576,8 +578,8 @@ impl Db {
                     "INSERT INTO repositorypermission (team_id, user_id, repository_id, role_id) \
                      VALUES (NULL, $1, $2, (SELECT id FROM role WHERE name = $3))",
                 )
-                .bind(id32(account_id))
-                .bind(id32(repository_id))
+                .bind(id32(account_id)?)
+                .bind(id32(repository_id)?)
                 .bind(role)
                 .execute(&mut *tx)
                 .await?;
@@ -600,10 +602,10 @@ impl Db {
         let sql = format!(
             "SELECT DISTINCT tm.user_id FROM teammember tm JOIN team t ON t.id = tm.team_id \
              WHERE t.organization_id = $1 AND tm.user_id IN ({})",
-            id_list(account_ids)
+            id_list(account_ids)?
         );
         let ids: Vec<i32> = with_pool!(self, pool => {
-            sqlx::query_scalar(&sql).bind(id32(org_id)).fetch_all(pool).await
+            sqlx::query_scalar(&sql).bind(id32(org_id)?).fetch_all(pool).await
         })?;
         Ok(ids.into_iter().map(i64::from).collect())
     }
@@ -618,7 +620,7 @@ impl Db {
         const SQL: &str = "INSERT INTO star (user_id, repository_id, created) SELECT $1, $2, $3 \
              WHERE NOT EXISTS (SELECT 1 FROM star WHERE user_id = $1 AND repository_id = $2)";
         with_pool!(self, pool => {
-            sqlx::query(SQL).bind(id32(user_id)).bind(id32(repository_id)).bind(now).execute(pool).await.map(|_| ())
+            sqlx::query(SQL).bind(id32(user_id)?).bind(id32(repository_id)?).bind(now).execute(pool).await.map(|_| ())
         })?;
         Ok(())
     }

@@ -155,7 +155,7 @@ impl Db {
              SELECT $1, $2, $3 WHERE NOT EXISTS \
              (SELECT 1 FROM robotaccountmetadata WHERE robot_account_id = $1)";
         with_pool!(self, pool => {
-            sqlx::query(SQL).bind(id32(robot_id)).bind("").bind("{}").execute(pool).await.map(|_| ())
+            sqlx::query(SQL).bind(id32(robot_id)?).bind("").bind("{}").execute(pool).await.map(|_| ())
         })?;
         Ok(())
     }
@@ -172,7 +172,7 @@ impl Db {
              WHERE robot_account_id = $1";
         with_pool!(self, pool => {
             sqlx::query(SQL)
-                .bind(id32(robot_id))
+                .bind(id32(robot_id)?)
                 .bind(description)
                 .bind(unstructured_json)
                 .execute(pool)
@@ -195,7 +195,7 @@ impl Db {
         with_pool!(self, pool => {
             let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             let updated = sqlx::query("UPDATE robotaccounttoken SET token = $2 WHERE robot_account_id = $1")
-                .bind(id32(robot_id))
+                .bind(id32(robot_id)?)
                 .bind(encrypted_token)
                 .execute(&mut *tx)
                 .await?;
@@ -204,7 +204,7 @@ impl Db {
                     "INSERT INTO robotaccounttoken (robot_account_id, token, fully_migrated) \
                      VALUES ($1, $2, $3)",
                 )
-                .bind(id32(robot_id))
+                .bind(id32(robot_id)?)
                 .bind(encrypted_token)
                 .bind(false)
                 .execute(&mut *tx)
@@ -214,13 +214,13 @@ impl Db {
                 "UPDATE federatedlogin SET service_ident = $2 WHERE user_id = $1 \
                  AND service_id = (SELECT id FROM loginservice WHERE name = $3)",
             )
-            .bind(id32(robot_id))
+            .bind(id32(robot_id)?)
             .bind(format!("robot:{robot_id}"))
             .bind("quayrobot")
             .execute(&mut *tx)
             .await?;
             sqlx::query(r#"UPDATE "user" SET email = $2, uuid = $3 WHERE id = $1"#)
-                .bind(id32(robot_id))
+                .bind(id32(robot_id)?)
                 .bind(new_email)
                 .bind(new_uuid)
                 .execute(&mut *tx)
@@ -258,7 +258,7 @@ impl Db {
     pub async fn robot_has_mirror(&self, robot_id: i64) -> Result<bool, MetaError> {
         const SQL: &str = "SELECT COUNT(*) FROM repomirrorconfig WHERE internal_robot_id = $1";
         let n: i64 = with_pool!(self, pool => {
-            sqlx::query_scalar(SQL).bind(id32(robot_id)).fetch_one(pool).await
+            sqlx::query_scalar(SQL).bind(id32(robot_id)?).fetch_one(pool).await
         })?;
         Ok(n > 0)
     }
@@ -274,7 +274,7 @@ impl Db {
         with_pool!(self, pool => {
             let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             let found: i64 = sqlx::query_scalar(r#"SELECT COUNT(*) FROM "user" WHERE id = $1 AND robot = $2"#)
-                .bind(id32(robot_id))
+                .bind(id32(robot_id)?)
                 .bind(true)
                 .fetch_one(&mut *tx)
                 .await?;
@@ -283,10 +283,10 @@ impl Db {
                 return Ok(false);
             }
             for sql in &statements {
-                sqlx::query(sql).bind(id32(robot_id)).execute(&mut *tx).await?;
+                sqlx::query(sql).bind(id32(robot_id)?).execute(&mut *tx).await?;
             }
             sqlx::query(r#"DELETE FROM "user" WHERE id = $1"#)
-                .bind(id32(robot_id))
+                .bind(id32(robot_id)?)
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;

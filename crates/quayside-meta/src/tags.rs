@@ -13,6 +13,7 @@
 //! per-repository lock as `/v2` pushes (`registry.rs`), so they serialise with them.
 
 use crate::identity::id32;
+use crate::tag_lifetime::{alive_mutable_row, end_alive_row};
 // The push path's repository lock: API tag writes and registry pushes to one repository take
 // the same key, so they never interleave.
 use crate::registry::{lock_sql, REPO_LOCK_BASE};
@@ -20,81 +21,6 @@ use crate::{with_pool, Db, MetaError};
 
 /// The label whose value gives a manifest's tags an expiration.
 const EXPIRES_AFTER: &str = "quay.expires-after";
-
-/// The alive, visible row of tag `$name` in transaction `$tx` (newest start first) as
-/// `Option<(id, lifetime_end_ms)>`. An immutable row makes the enclosing function return
-/// [`MetaError::TagImmutable`] (the transaction is dropped, so nothing is written).
-macro_rules! alive_mutable_row {
-    ($tx:ident, $repo:expr, $name:expr, $now:expr) => {{
-        let row: Option<(i32, Option<i64>, bool)> = sqlx::query_as(
-            "SELECT id, lifetime_end_ms, immutable FROM tag WHERE repository_id = $1 \
-             AND name = $2 AND hidden = $3 \
-             AND (lifetime_end_ms IS NULL OR lifetime_end_ms > $4) \
-             ORDER BY lifetime_start_ms DESC LIMIT 1",
-        )
-        .bind($repo)
-        .bind($name)
-        .bind(false)
-        .bind($now)
-        .fetch_optional(&mut *$tx)
-        .await?;
-        match row {
-            Some((_, _, true)) => {
-                return Err(MetaError::TagImmutable {
-                    tag: $name.to_owned(),
-                })
-            }
-            Some((id, end, false)) => Some((id, end)),
-            None => None,
-        }
-    }};
-}
-
-/// Ends alive row `$tag_id` of tag `$name` (its end was `$old_end`) at `$now`, or a
-/// millisecond after the name's latest end when another row already ends at `$now` (the
-/// unique `(repository, name, lifetime_end_ms)` index), and clears its expiry
-/// notifications. `true` when the row was still as read (Quay's `set_tag_end_ms`).
-macro_rules! end_alive_row {
-    ($tx:ident, $repo:expr, $name:expr, $tag_id:expr, $old_end:expr, $now:expr) => {{
-        let taken: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM tag WHERE repository_id = $1 AND name = $2 \
-             AND lifetime_end_ms = $3 AND id <> $4",
-        )
-        .bind($repo)
-        .bind($name)
-        .bind($now)
-        .bind($tag_id)
-        .fetch_one(&mut *$tx)
-        .await?;
-        let end = if taken > 0 {
-            let latest: Option<i64> = sqlx::query_scalar(
-                "SELECT MAX(lifetime_end_ms) FROM tag WHERE repository_id = $1 AND name = $2",
-            )
-            .bind($repo)
-            .bind($name)
-            .fetch_one(&mut *$tx)
-            .await?;
-            latest.unwrap_or($now).max($now) + 1
-        } else {
-            $now
-        };
-        sqlx::query("DELETE FROM tagnotificationsuccess WHERE tag_id = $1")
-            .bind($tag_id)
-            .execute(&mut *$tx)
-            .await?;
-        let old_end: Option<i64> = $old_end;
-        let sql = if old_end.is_some() {
-            "UPDATE tag SET lifetime_end_ms = $1 WHERE id = $2 AND lifetime_end_ms = $3"
-        } else {
-            "UPDATE tag SET lifetime_end_ms = $1 WHERE id = $2 AND lifetime_end_ms IS NULL"
-        };
-        let mut q = sqlx::query(sql).bind(end).bind($tag_id);
-        if let Some(old) = old_end {
-            q = q.bind(old);
-        }
-        q.execute(&mut *$tx).await?.rows_affected() == 1
-    }};
-}
 
 /// A `tag` row with what the API shows of its manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -315,7 +241,7 @@ impl Db {
         &self,
         q: &TagHistoryQuery<'_>,
     ) -> Result<(Vec<TagRow>, bool), MetaError> {
-        let mut binds = vec![Bind::I32(id32(q.repository_id)), Bind::Bool(false)];
+        let mut binds = vec![Bind::I32(id32(q.repository_id)?), Bind::Bool(false)];
         let mut sql = format!("SELECT {TAG_COLS} WHERE t.repository_id = $1 AND t.hidden = $2");
         let next = |binds: &mut Vec<Bind>, b: Bind| -> String {
             binds.push(b);
@@ -381,7 +307,7 @@ impl Db {
         );
         let row: Option<TagTuple> = with_pool!(self, pool => {
             sqlx::query_as(&sql)
-                .bind(id32(repository_id))
+                .bind(id32(repository_id)?)
                 .bind(name)
                 .bind(false)
                 .bind(now_ms)
@@ -395,7 +321,7 @@ impl Db {
     pub async fn tag_by_id(&self, id: i64) -> Result<Option<TagRow>, MetaError> {
         let sql = format!("SELECT {TAG_COLS} WHERE t.id = $1");
         let row: Option<TagTuple> = with_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(id32(id)).fetch_optional(pool).await
+            sqlx::query_as(&sql).bind(id32(id)?).fetch_optional(pool).await
         })?;
         Ok(row.map(tag_row))
     }
@@ -423,7 +349,7 @@ impl Db {
             )
         };
         let row: Option<ManifestTuple> = with_pool!(self, pool => {
-            let mut q = sqlx::query_as(&sql).bind(id32(repository_id)).bind(digest);
+            let mut q = sqlx::query_as(&sql).bind(id32(repository_id)?).bind(digest);
             if !allow_dead {
                 q = q.bind(now_ms).bind(false);
             }
@@ -449,7 +375,7 @@ impl Db {
             AND (t.lifetime_end_ms IS NULL OR t.lifetime_end_ms > $2)";
         let n: i64 = with_pool!(self, pool => {
             sqlx::query_scalar(SQL)
-                .bind(id32(manifest_id))
+                .bind(id32(manifest_id)?)
                 .bind(now_ms.saturating_sub(window_ms))
                 .fetch_one(pool)
                 .await
@@ -463,8 +389,8 @@ impl Db {
     /// immutable alive row refuses with [`MetaError::TagImmutable`].
     pub async fn retarget_tag(&self, r: &Retarget<'_>) -> Result<Option<TagRow>, MetaError> {
         let backend = self.backend();
-        let repo = id32(r.repository_id);
-        let manifest = id32(r.manifest_id);
+        let repo = id32(r.repository_id)?;
+        let manifest = id32(r.manifest_id)?;
         let now = r.now_ms;
         let new_id: Option<i32> = with_pool!(self, pool => {
             let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
@@ -504,7 +430,7 @@ impl Db {
             let existing = alive_mutable_row!(tx, repo, r.name, now);
             let mut ok = true;
             if let Some((tag_id, old_end)) = existing {
-                ok = end_alive_row!(tx, repo, r.name, tag_id, old_end, now);
+                ok = end_alive_row!(tx, repo, r.name, tag_id, old_end, now).is_some();
             }
             if ok {
                 let id: i32 = sqlx::query_scalar(
@@ -544,7 +470,7 @@ impl Db {
         now_ms: i64,
     ) -> Result<Option<TagRow>, MetaError> {
         let backend = self.backend();
-        let repo = id32(repository_id);
+        let repo = id32(repository_id)?;
         let ended: Option<i32> = with_pool!(self, pool => {
             let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             if let Some(lock) = lock_sql(backend) {
@@ -559,7 +485,8 @@ impl Db {
                     None
                 }
                 Some((tag_id, old_end)) => {
-                    if end_alive_row!(tx, repo, name, tag_id, old_end, now_ms) {
+                    let ended = end_alive_row!(tx, repo, name, tag_id, old_end, now_ms);
+                    if ended.is_some() {
                         tx.commit().await?;
                         Some(tag_id)
                     } else {
@@ -592,10 +519,10 @@ impl Db {
         let n = with_pool!(self, pool => {
             let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             sqlx::query("DELETE FROM tagnotificationsuccess WHERE tag_id = $1")
-                .bind(id32(tag_id))
+                .bind(id32(tag_id)?)
                 .execute(&mut *tx)
                 .await?;
-            let mut q = sqlx::query(sql).bind(new_end).bind(id32(tag_id));
+            let mut q = sqlx::query(sql).bind(new_end).bind(id32(tag_id)?);
             if let Some(old) = expected_end {
                 q = q.bind(old);
             }
@@ -618,7 +545,7 @@ impl Db {
         );
         let rows: Vec<TagTuple> = with_pool!(self, pool => {
             sqlx::query_as(&sql)
-                .bind(id32(manifest_id))
+                .bind(id32(manifest_id)?)
                 .bind(false)
                 .bind(now_ms)
                 .fetch_all(pool)
@@ -646,7 +573,7 @@ impl Db {
             window_ms,
         } = *r;
         let backend = self.backend();
-        let repo = id32(repository_id);
+        let repo = id32(repository_id)?;
         let cutoff = now_ms.saturating_sub(window_ms);
         let updated: bool = with_pool!(self, pool => {
             let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
@@ -677,7 +604,7 @@ impl Db {
                 )
                 .bind(name)
                 .bind(repo)
-                .bind(id32(manifest_id))
+                .bind(id32(manifest_id)?)
                 .bind(now_ms)
                 .bind(cutoff)
                 .fetch_all(&mut *tx)
@@ -700,7 +627,7 @@ impl Db {
                 )
                 .bind(cutoff)
                 .bind(repo)
-                .bind(id32(manifest_id))
+                .bind(id32(manifest_id)?)
                 .bind(true)
                 .execute(&mut *tx)
                 .await?;
@@ -726,14 +653,14 @@ impl Db {
                 "SELECT immutable FROM tag WHERE id = $1 \
                  AND (lifetime_end_ms IS NULL OR lifetime_end_ms > $2)",
             )
-            .bind(id32(tag_id))
+            .bind(id32(tag_id)?)
             .bind(now_ms)
             .fetch_optional(&mut *tx)
             .await?;
             if previous.is_some() {
                 sqlx::query("UPDATE tag SET immutable = $1 WHERE id = $2")
                     .bind(immutable)
-                    .bind(id32(tag_id))
+                    .bind(id32(tag_id)?)
                     .execute(&mut *tx)
                     .await?;
             }
@@ -750,7 +677,7 @@ impl Db {
     ) -> Result<Option<i64>, MetaError> {
         const SQL: &str = r#"SELECT removed_tag_expiration_s FROM "user" WHERE id = $1"#;
         let v: Option<i64> = with_pool!(self, pool => {
-            sqlx::query_scalar(SQL).bind(id32(namespace_id)).fetch_optional(pool).await
+            sqlx::query_scalar(SQL).bind(id32(namespace_id)?).fetch_optional(pool).await
         })?;
         Ok(v)
     }
@@ -760,7 +687,7 @@ impl Db {
         const SQL: &str =
             "SELECT child_manifest_id FROM manifestchild WHERE manifest_id = $1 ORDER BY id";
         let ids: Vec<i32> = with_pool!(self, pool => {
-            sqlx::query_scalar(SQL).bind(id32(manifest_id)).fetch_all(pool).await
+            sqlx::query_scalar(SQL).bind(id32(manifest_id)?).fetch_all(pool).await
         })?;
         Ok(ids.into_iter().map(i64::from).collect())
     }
@@ -814,7 +741,7 @@ impl Db {
     pub async fn manifest_labels(&self, manifest_id: i64) -> Result<Vec<LabelRow>, MetaError> {
         let sql = format!("SELECT {LABEL_COLS} WHERE ml.manifest_id = $1 ORDER BY l.id");
         let rows: Vec<LabelTuple> = with_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(id32(manifest_id)).fetch_all(pool).await
+            sqlx::query_as(&sql).bind(id32(manifest_id)?).fetch_all(pool).await
         })?;
         Ok(rows.into_iter().map(label_row).collect())
     }
@@ -828,7 +755,7 @@ impl Db {
         let sql = format!("SELECT {LABEL_COLS} WHERE ml.manifest_id = $1 AND l.uuid = $2");
         let row: Option<LabelTuple> = with_pool!(self, pool => {
             sqlx::query_as(&sql)
-                .bind(id32(manifest_id))
+                .bind(id32(manifest_id)?)
                 .bind(uuid)
                 .fetch_optional(pool)
                 .await
@@ -852,8 +779,8 @@ impl Db {
             let manifest: Option<i32> = sqlx::query_scalar(
                 "SELECT id FROM manifest WHERE id = $1 AND repository_id = $2",
             )
-            .bind(id32(l.manifest_id))
-            .bind(id32(l.repository_id))
+            .bind(id32(l.manifest_id)?)
+            .bind(id32(l.repository_id)?)
             .fetch_optional(&mut *tx)
             .await?;
             match (media, source, manifest) {
@@ -881,7 +808,7 @@ impl Db {
                         "INSERT INTO manifestlabel (repository_id, manifest_id, label_id) \
                          VALUES ($1, $2, $3)",
                     )
-                    .bind(id32(l.repository_id))
+                    .bind(id32(l.repository_id)?)
                     .bind(manifest)
                     .bind(label_id)
                     .execute(&mut *tx)
@@ -908,7 +835,7 @@ impl Db {
                 "DELETE FROM manifestlabel WHERE label_id = $1",
                 "DELETE FROM label WHERE id = $1",
             ] {
-                sqlx::query(sql).bind(id32(label_id)).execute(&mut *tx).await?;
+                sqlx::query(sql).bind(id32(label_id)?).execute(&mut *tx).await?;
             }
             tx.commit().await
         })?;

@@ -150,7 +150,7 @@ impl Db {
              WHERE t.organization_id = $1 AND t.name = $2"
         );
         let row: Option<TeamDb> = with_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(id32(organization_id)).bind(name).fetch_optional(pool).await
+            sqlx::query_as(&sql).bind(id32(organization_id)?).bind(name).fetch_optional(pool).await
         })?;
         Ok(row.map(Into::into))
     }
@@ -165,7 +165,7 @@ impl Db {
              WHERE t.organization_id = $1 ORDER BY t.id"
         );
         let rows: Vec<(i32, String, i32, String, String, i64, i64)> = with_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(id32(organization_id)).fetch_all(pool).await
+            sqlx::query_as(&sql).bind(id32(organization_id)?).fetch_all(pool).await
         })?;
         Ok(rows
             .into_iter()
@@ -198,7 +198,7 @@ impl Db {
         let id: i32 = with_pool!(self, pool => {
             sqlx::query_scalar(SQL)
                 .bind(name)
-                .bind(id32(organization_id))
+                .bind(id32(organization_id)?)
                 .bind(role)
                 .bind(description)
                 .fetch_one(pool)
@@ -214,7 +214,7 @@ impl Db {
     ) -> Result<(), MetaError> {
         const SQL: &str = "UPDATE team SET description = $2 WHERE id = $1";
         with_pool!(self, pool => {
-            sqlx::query(SQL).bind(id32(team_id)).bind(description).execute(pool).await.map(|_| ())
+            sqlx::query(SQL).bind(id32(team_id)?).bind(description).execute(pool).await.map(|_| ())
         })?;
         Ok(())
     }
@@ -223,7 +223,7 @@ impl Db {
         const SQL: &str =
             "UPDATE team SET role_id = (SELECT id FROM teamrole WHERE name = $2) WHERE id = $1";
         with_pool!(self, pool => {
-            sqlx::query(SQL).bind(id32(team_id)).bind(role).execute(pool).await.map(|_| ())
+            sqlx::query(SQL).bind(id32(team_id)?).bind(role).execute(pool).await.map(|_| ())
         })?;
         Ok(())
     }
@@ -242,10 +242,10 @@ impl Db {
         with_pool!(self, pool => {
             let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             for sql in DEPENDENTS {
-                sqlx::query(sql).bind(id32(team_id)).execute(&mut *tx).await?;
+                sqlx::query(sql).bind(id32(team_id)?).execute(&mut *tx).await?;
             }
             sqlx::query("DELETE FROM team WHERE id = $1")
-                .bind(id32(team_id))
+                .bind(id32(team_id)?)
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
@@ -266,8 +266,8 @@ impl Db {
             WHERE tm.user_id = $1 AND t.organization_id = $2 AND tr.name = $3 ORDER BY t.id";
         let names: Vec<String> = with_pool!(self, pool => {
             sqlx::query_scalar(SQL)
-                .bind(id32(account_id))
-                .bind(id32(organization_id))
+                .bind(id32(account_id)?)
+                .bind(id32(organization_id)?)
                 .bind("admin")
                 .fetch_all(pool)
                 .await
@@ -282,7 +282,7 @@ impl Db {
              WHERE tm.team_id = $1 ORDER BY tm.id"
         );
         let rows: Vec<MemberDb> = with_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(id32(team_id)).fetch_all(pool).await
+            sqlx::query_as(&sql).bind(id32(team_id)?).fetch_all(pool).await
         })?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
@@ -291,7 +291,7 @@ impl Db {
     pub async fn is_team_member(&self, team_id: i64, account_id: i64) -> Result<bool, MetaError> {
         const SQL: &str = "SELECT COUNT(*) FROM teammember WHERE team_id = $1 AND user_id = $2";
         let n: i64 = with_pool!(self, pool => {
-            sqlx::query_scalar(SQL).bind(id32(team_id)).bind(id32(account_id)).fetch_one(pool).await
+            sqlx::query_scalar(SQL).bind(id32(team_id)?).bind(id32(account_id)?).fetch_one(pool).await
         })?;
         Ok(n > 0)
     }
@@ -306,8 +306,8 @@ impl Db {
              WHERE t.organization_id = $1 AND tm.user_id = $2";
         let n: i64 = with_pool!(self, pool => {
             sqlx::query_scalar(SQL)
-                .bind(id32(organization_id))
-                .bind(id32(account_id))
+                .bind(id32(organization_id)?)
+                .bind(id32(account_id)?)
                 .fetch_one(pool)
                 .await
         })?;
@@ -320,8 +320,8 @@ impl Db {
              WHERE NOT EXISTS (SELECT 1 FROM teammember WHERE user_id = $1 AND team_id = $2)";
         let n = with_pool!(self, pool => {
             sqlx::query(SQL)
-                .bind(id32(account_id))
-                .bind(id32(team_id))
+                .bind(id32(account_id)?)
+                .bind(id32(team_id)?)
                 .execute(pool)
                 .await
                 .map(|r| r.rows_affected())
@@ -338,8 +338,8 @@ impl Db {
         const SQL: &str = "DELETE FROM teammember WHERE team_id = $1 AND user_id = $2";
         let n = with_pool!(self, pool => {
             sqlx::query(SQL)
-                .bind(id32(team_id))
-                .bind(id32(account_id))
+                .bind(id32(team_id)?)
+                .bind(id32(account_id)?)
                 .execute(pool)
                 .await
                 .map(|r| r.rows_affected())
@@ -352,7 +352,7 @@ impl Db {
         const SQL: &str = "SELECT id, user_id, email, inviter_id, invite_token \
              FROM teammemberinvite WHERE team_id = $1 ORDER BY id";
         let rows: Vec<InviteDb> = with_pool!(self, pool => {
-            sqlx::query_as(SQL).bind(id32(team_id)).fetch_all(pool).await
+            sqlx::query_as(SQL).bind(id32(team_id)?).fetch_all(pool).await
         })?;
         let mut out = Vec::with_capacity(rows.len());
         for (id, user_id, email, inviter_id, invite_token) in rows {
@@ -382,10 +382,10 @@ impl Db {
         let id: i32 = with_pool!(self, pool => {
             let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             let id: i32 = sqlx::query_scalar(INVITE)
-                .bind(invite.user_id.map(id32))
+                .bind(invite.user_id.map(id32).transpose()?)
                 .bind(invite.email.as_deref())
-                .bind(id32(invite.team_id))
-                .bind(id32(invite.inviter_id))
+                .bind(id32(invite.team_id)?)
+                .bind(id32(invite.inviter_id)?)
                 .bind(&invite.invite_token)
                 .fetch_one(&mut *tx)
                 .await?;
@@ -393,7 +393,7 @@ impl Db {
                 sqlx::query(NOTIFICATION)
                     .bind(&n.uuid)
                     .bind(&n.kind)
-                    .bind(id32(n.target_id))
+                    .bind(id32(n.target_id)?)
                     .bind(&n.metadata_json)
                     .bind(n.created)
                     .bind(false)
@@ -418,8 +418,8 @@ impl Db {
         const DELETE: &str = "DELETE FROM teammemberinvite WHERE id = $1";
         let found: Option<i32> = with_pool!(self, pool => {
             sqlx::query_scalar(FIND)
-                .bind(id32(team_id))
-                .bind(id32(account_id))
+                .bind(id32(team_id)?)
+                .bind(id32(account_id)?)
                 .fetch_optional(pool)
                 .await
         })?;
@@ -443,7 +443,7 @@ impl Db {
              JOIN role ro ON ro.id = p.role_id \
              WHERE p.team_id = $1 ORDER BY p.id";
         let rows: Vec<(String, String, String)> = with_pool!(self, pool => {
-            sqlx::query_as(SQL).bind(id32(team_id)).fetch_all(pool).await
+            sqlx::query_as(SQL).bind(id32(team_id)?).fetch_all(pool).await
         })?;
         Ok(rows
             .into_iter()

@@ -8,7 +8,7 @@
 
 use chrono::NaiveDateTime;
 
-use crate::identity::id32;
+use crate::identity::{id32, id32_cursor};
 use crate::{with_pool, Db, MetaError};
 
 /// A `user` row with every column the user views read.
@@ -172,7 +172,7 @@ impl Db {
     pub async fn user_details_by_id(&self, id: i64) -> Result<Option<UserDetails>, MetaError> {
         let sql = format!(r#"SELECT {DETAIL_COLS} FROM "user" u WHERE u.id = $1"#);
         let row: Option<UserDetailsDb> = with_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(id32(id)).fetch_optional(pool).await
+            sqlx::query_as(&sql).bind(id32(id)?).fetch_optional(pool).await
         })?;
         Ok(row.map(Into::into))
     }
@@ -197,7 +197,7 @@ impl Db {
                ORDER BY u.username"#
         );
         let rows: Vec<UserDetailsDb> = with_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(id32(user_id)).bind(true).fetch_all(pool).await
+            sqlx::query_as(&sql).bind(id32(user_id)?).bind(true).fetch_all(pool).await
         })?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
@@ -212,7 +212,7 @@ impl Db {
              JOIN loginservice s ON s.id = f.service_id \
              WHERE f.user_id = $1 AND s.name <> $2 ORDER BY f.id";
         let rows: Vec<(String, String, String)> = with_pool!(self, pool => {
-            sqlx::query_as(SQL).bind(id32(user_id)).bind("quayrobot").fetch_all(pool).await
+            sqlx::query_as(SQL).bind(id32(user_id)?).bind("quayrobot").fetch_all(pool).await
         })?;
         Ok(rows
             .into_iter()
@@ -232,7 +232,7 @@ impl Db {
             "SELECT k.name FROM userprompt p JOIN userpromptkind k ON k.id = p.kind_id \
              WHERE p.user_id = $1 ORDER BY p.id";
         let rows: Vec<String> = with_pool!(self, pool => {
-            sqlx::query_scalar(SQL).bind(id32(user_id)).fetch_all(pool).await
+            sqlx::query_scalar(SQL).bind(id32(user_id)?).fetch_all(pool).await
         })?;
         Ok(rows)
     }
@@ -244,7 +244,7 @@ impl Db {
              (SELECT 1 FROM userprompt p WHERE p.user_id = $1 AND p.kind_id = k.id)";
         for kind in kinds {
             with_pool!(self, pool => {
-                sqlx::query(SQL).bind(id32(user_id)).bind(*kind).execute(pool).await.map(|_| ())
+                sqlx::query(SQL).bind(id32(user_id)?).bind(*kind).execute(pool).await.map(|_| ())
             })?;
         }
         Ok(())
@@ -256,7 +256,7 @@ impl Db {
              (SELECT id FROM userpromptkind WHERE name = $2)";
         for kind in kinds {
             with_pool!(self, pool => {
-                sqlx::query(SQL).bind(id32(user_id)).bind(*kind).execute(pool).await.map(|_| ())
+                sqlx::query(SQL).bind(id32(user_id)?).bind(*kind).execute(pool).await.map(|_| ())
             })?;
         }
         Ok(())
@@ -277,7 +277,7 @@ impl Db {
                 r#"UPDATE "user" SET password_hash = $2, invalid_login_attempts = 0, uuid = $3
                    WHERE id = $1"#,
             )
-            .bind(id32(user_id))
+            .bind(id32(user_id)?)
             .bind(password_hash)
             .bind(new_uuid)
             .execute(&mut *tx)
@@ -286,7 +286,7 @@ impl Db {
                 "DELETE FROM notification WHERE target_id = $1 AND kind_id IN \
                  (SELECT id FROM notificationkind WHERE name = $2)",
             )
-            .bind(id32(user_id))
+            .bind(id32(user_id)?)
             .bind("password_required")
             .execute(&mut *tx)
             .await?;
@@ -299,7 +299,7 @@ impl Db {
     pub async fn set_invoice_email(&self, user_id: i64, on: bool) -> Result<(), MetaError> {
         const SQL: &str = r#"UPDATE "user" SET invoice_email = $2 WHERE id = $1"#;
         with_pool!(self, pool => {
-            sqlx::query(SQL).bind(id32(user_id)).bind(on).execute(pool).await.map(|_| ())
+            sqlx::query(SQL).bind(id32(user_id)?).bind(on).execute(pool).await.map(|_| ())
         })?;
         Ok(())
     }
@@ -313,7 +313,7 @@ impl Db {
         const SQL: &str = r#"UPDATE "user" SET invoice_email_address = $2 WHERE id = $1"#;
         let address = address.filter(|a| !a.is_empty());
         with_pool!(self, pool => {
-            sqlx::query(SQL).bind(id32(user_id)).bind(address).execute(pool).await.map(|_| ())
+            sqlx::query(SQL).bind(id32(user_id)?).bind(address).execute(pool).await.map(|_| ())
         })?;
         Ok(())
     }
@@ -322,7 +322,7 @@ impl Db {
     pub async fn set_tag_expiration(&self, user_id: i64, seconds: i64) -> Result<(), MetaError> {
         const SQL: &str = r#"UPDATE "user" SET removed_tag_expiration_s = $2 WHERE id = $1"#;
         with_pool!(self, pool => {
-            sqlx::query(SQL).bind(id32(user_id)).bind(seconds).execute(pool).await.map(|_| ())
+            sqlx::query(SQL).bind(id32(user_id)?).bind(seconds).execute(pool).await.map(|_| ())
         })?;
         Ok(())
     }
@@ -336,7 +336,7 @@ impl Db {
     ) -> Result<(), MetaError> {
         const SQL: &str = r#"UPDATE "user" SET email = $2, verified = $3 WHERE id = $1"#;
         with_pool!(self, pool => {
-            sqlx::query(SQL).bind(id32(user_id)).bind(email).bind(verified).execute(pool).await.map(|_| ())
+            sqlx::query(SQL).bind(id32(user_id)?).bind(email).bind(verified).execute(pool).await.map(|_| ())
         })?;
         Ok(())
     }
@@ -345,7 +345,7 @@ impl Db {
     pub async fn set_user_enabled(&self, user_id: i64, enabled: bool) -> Result<(), MetaError> {
         const SQL: &str = r#"UPDATE "user" SET enabled = $2 WHERE id = $1"#;
         with_pool!(self, pool => {
-            sqlx::query(SQL).bind(id32(user_id)).bind(enabled).execute(pool).await.map(|_| ())
+            sqlx::query(SQL).bind(id32(user_id)?).bind(enabled).execute(pool).await.map(|_| ())
         })?;
         Ok(())
     }
@@ -369,7 +369,7 @@ impl Db {
                 if let Some(value) = value {
                     let sql = format!(r#"UPDATE "user" SET {column} = $2 WHERE id = $1"#);
                     sqlx::query(&sql)
-                        .bind(id32(user_id))
+                        .bind(id32(user_id)?)
                         .bind(value.as_deref())
                         .execute(&mut *tx)
                         .await?;
@@ -379,7 +379,7 @@ impl Db {
                 "DELETE FROM userprompt WHERE user_id = $1 AND kind_id IN \
                  (SELECT id FROM userpromptkind WHERE name = $2 OR name = $3)",
             )
-            .bind(id32(user_id))
+            .bind(id32(user_id)?)
             .bind("enter_name")
             .bind("enter_company")
             .execute(&mut *tx)
@@ -395,7 +395,7 @@ impl Db {
         with_pool!(self, pool => {
             let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             let old: String = sqlx::query_scalar(r#"SELECT username FROM "user" WHERE id = $1"#)
-                .bind(id32(account_id))
+                .bind(id32(account_id)?)
                 .fetch_one(&mut *tx)
                 .await?;
             let prefix = format!("{old}+");
@@ -416,7 +416,7 @@ impl Db {
                     .await?;
             }
             sqlx::query(r#"UPDATE "user" SET username = $2 WHERE id = $1"#)
-                .bind(id32(account_id))
+                .bind(id32(account_id)?)
                 .bind(new_name)
                 .execute(&mut *tx)
                 .await?;
@@ -424,7 +424,7 @@ impl Db {
                 "DELETE FROM userprompt WHERE user_id = $1 AND kind_id IN \
                  (SELECT id FROM userpromptkind WHERE name = $2)",
             )
-            .bind(id32(account_id))
+            .bind(id32(account_id)?)
             .bind("confirm_username")
             .execute(&mut *tx)
             .await?;
@@ -442,7 +442,7 @@ impl Db {
         start_id: Option<i64>,
         limit: Option<i64>,
     ) -> Result<Vec<UserDetails>, MetaError> {
-        let start = start_id.map_or(i32::MIN, id32);
+        let start = start_id.map_or(i32::MIN, id32_cursor);
         let limit = limit.unwrap_or(i64::MAX);
         let rows: Vec<UserDetailsDb> = if include_disabled {
             let sql = format!(
@@ -491,7 +491,7 @@ impl Db {
             sqlx::query_as(&sql)
                 .bind(true)
                 .bind(false)
-                .bind(start_id.map_or(i32::MIN, id32))
+                .bind(start_id.map_or(i32::MIN, id32_cursor))
                 .bind(limit.unwrap_or(i64::MAX))
                 .fetch_all(pool)
                 .await
@@ -505,7 +505,7 @@ impl Db {
             "SELECT {APP_TOKEN_COLS} FROM appspecificauthtoken WHERE user_id = $1 ORDER BY id"
         );
         let rows: Vec<AppTokenDb> = with_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(id32(user_id)).fetch_all(pool).await
+            sqlx::query_as(&sql).bind(id32(user_id)?).fetch_all(pool).await
         })?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
@@ -535,7 +535,7 @@ impl Db {
              WHERE user_id = $1 AND expiration <= $2 AND expiration > $3 ORDER BY id"
         );
         let rows: Vec<AppTokenDb> = with_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(id32(user_id)).bind(soon).bind(now).fetch_all(pool).await
+            sqlx::query_as(&sql).bind(id32(user_id)?).bind(soon).bind(now).fetch_all(pool).await
         })?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
@@ -552,7 +552,7 @@ impl Db {
              AND (expiration IS NULL OR expiration > $3)"
         );
         let row: Option<AppTokenDb> = with_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(uuid).bind(id32(user_id)).bind(now).fetch_optional(pool).await
+            sqlx::query_as(&sql).bind(uuid).bind(id32(user_id)?).bind(now).fetch_optional(pool).await
         })?;
         Ok(row.map(Into::into))
     }
@@ -572,7 +572,7 @@ impl Db {
             let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             let row: Option<AppTokenDb> = sqlx::query_as(&sql)
                 .bind(uuid)
-                .bind(id32(user_id))
+                .bind(id32(user_id)?)
                 .fetch_optional(&mut *tx)
                 .await?;
             if let Some(r) = &row {
@@ -616,7 +616,7 @@ impl Db {
     pub async fn set_user_verified(&self, user_id: i64) -> Result<(), MetaError> {
         const SQL: &str = r#"UPDATE "user" SET verified = $2 WHERE id = $1"#;
         with_pool!(self, pool => {
-            sqlx::query(SQL).bind(id32(user_id)).bind(true).execute(pool).await.map(|_| ())
+            sqlx::query(SQL).bind(id32(user_id)?).bind(true).execute(pool).await.map(|_| ())
         })?;
         Ok(())
     }

@@ -164,6 +164,13 @@ impl Ctx {
         (status, ct, dcd, resp.bytes().await.expect("body").to_vec())
     }
 
+    async fn delete_manifest(&self, repo: &str, reference: &str) -> reqwest::Response {
+        self.req(Method::DELETE, &format!("/v2/{repo}/manifests/{reference}"))
+            .send()
+            .await
+            .expect("delete manifest")
+    }
+
     async fn tags(&self, repo: &str) -> Value {
         self.req(Method::GET, &format!("/v2/{repo}/tags/list"))
             .send()
@@ -762,13 +769,7 @@ async fn spec_behaviours(ctx: &Ctx) {
         (status, code.as_str()),
         (StatusCode::BAD_REQUEST, "TAG_INVALID")
     );
-    let (status, code, ..) = error_of(
-        ctx.req(Method::DELETE, &format!("/v2/{repo}/manifests/{bad}"))
-            .send()
-            .await
-            .expect("delete"),
-    )
-    .await;
+    let (status, code, ..) = error_of(ctx.delete_manifest(repo, bad).await).await;
     assert_eq!(
         (status, code.as_str()),
         (StatusCode::BAD_REQUEST, "TAG_INVALID")
@@ -793,33 +794,19 @@ async fn spec_behaviours(ctx: &Ctx) {
         ctx.get_manifest(repo, &ud, OCI_MANIFEST).await.0,
         StatusCode::OK
     );
-    let resp = ctx
-        .req(Method::DELETE, &format!("/v2/{repo}/manifests/{ud}"))
-        .send()
-        .await
-        .expect("delete");
+    let resp = ctx.delete_manifest(repo, &ud).await;
     assert_eq!(resp.status(), StatusCode::ACCEPTED);
     assert_eq!(
         ctx.get_manifest(repo, &ud, OCI_MANIFEST).await.0,
         StatusCode::NOT_FOUND
     );
-    let (status, code, ..) = error_of(
-        ctx.req(Method::DELETE, &format!("/v2/{repo}/manifests/{ud}"))
-            .send()
-            .await
-            .expect("delete again"),
-    )
-    .await;
+    let (status, code, ..) = error_of(ctx.delete_manifest(repo, &ud).await).await;
     assert_eq!(
         (status, code.as_str()),
         (StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN")
     );
     // The referrer (a hidden, non-expiring tag) goes the same way, and leaves the list.
-    let resp = ctx
-        .req(Method::DELETE, &format!("/v2/{repo}/manifests/{rd}"))
-        .send()
-        .await
-        .expect("delete referrer");
+    let resp = ctx.delete_manifest(repo, &rd).await;
     assert_eq!(resp.status(), StatusCode::ACCEPTED);
     let body: Value = referrers(&sd)
         .await
@@ -857,13 +844,7 @@ async fn spec_behaviours(ctx: &Ctx) {
         "{:?}",
         resp.text().await
     );
-    let (status, code, _, detail) = error_of(
-        ctx.req(Method::DELETE, &format!("/v2/{repo}/manifests/{chd}"))
-            .send()
-            .await
-            .expect("delete child"),
-    )
-    .await;
+    let (status, code, _, detail) = error_of(ctx.delete_manifest(repo, &chd).await).await;
     assert_eq!(
         (status, code.as_str()),
         (StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED")
@@ -873,17 +854,9 @@ async fn spec_behaviours(ctx: &Ctx) {
         ctx.get_manifest(repo, &chd, OCI_MANIFEST).await.0,
         StatusCode::OK
     );
-    let resp = ctx
-        .req(Method::DELETE, &format!("/v2/{repo}/manifests/idx"))
-        .send()
-        .await
-        .expect("delete index");
+    let resp = ctx.delete_manifest(repo, "idx").await;
     assert_eq!(resp.status(), StatusCode::ACCEPTED);
-    let resp = ctx
-        .req(Method::DELETE, &format!("/v2/{repo}/manifests/{chd}"))
-        .send()
-        .await
-        .expect("delete child");
+    let resp = ctx.delete_manifest(repo, &chd).await;
     assert_eq!(resp.status(), StatusCode::ACCEPTED);
     assert_eq!(
         ctx.get_manifest(repo, &chd, OCI_MANIFEST).await.0,
