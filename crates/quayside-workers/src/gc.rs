@@ -578,3 +578,55 @@ pub async fn run_pass(
     let outcome = execute(db, storage, &plan, clock).await?;
     Ok((plan, outcome))
 }
+
+/// Quay's `gcworker` as a [`crate::Worker`]: one [`run_pass`] per period.
+pub struct GcWorker;
+
+impl crate::Worker for GcWorker {
+    fn name(&self) -> &'static str {
+        "gc"
+    }
+
+    fn quay_name(&self) -> &'static str {
+        "gcworker"
+    }
+
+    fn enabled(&self, settings: &crate::WorkerSettings) -> bool {
+        settings.gc_enabled
+    }
+
+    fn period(&self, settings: &crate::WorkerSettings) -> std::time::Duration {
+        settings.gc_frequency
+    }
+
+    fn idles_when_pushes_disabled(&self) -> bool {
+        true
+    }
+
+    fn run<'a>(&'a self, ctx: &'a crate::WorkerContext) -> crate::RunFuture<'a> {
+        Box::pin(async move {
+            let name = self.quay_name();
+            let _op = ctx
+                .metrics
+                .worker_operation(name, "_garbage_collection_repos");
+            let clock = GcClock::now(ctx.settings.immutable_can_expire);
+            let (_, outcome) = run_pass(&ctx.db, &ctx.storage, &clock).await?;
+            crate::purge::record(&ctx.metrics, &outcome);
+            ctx.metrics.gc().iteration();
+            let r = outcome.report;
+            tracing::info!(
+                worker = name,
+                repositories = r.repositories,
+                tags = r.tags,
+                manifests = r.manifests,
+                labels = r.labels,
+                uploaded_blobs = r.uploaded_blobs,
+                blobs = r.blobs,
+                objects = r.objects,
+                bytes = r.bytes,
+                "garbage collection pass"
+            );
+            Ok(())
+        })
+    }
+}

@@ -1,11 +1,13 @@
 //! quayside-workers: Quay's background workers that keep the registry's data tidy.
 //!
-//! * [`Worker::Gc`] — `gcworker`: time-machine rule, unreferenced manifests, labels, blobs
+//! * [`gc::GcWorker`] — `gcworker`: time-machine rule, unreferenced manifests, labels, blobs
 //!   and objects ([`gc`]).
-//! * [`Worker::RepositoryGc`] / [`Worker::NamespaceGc`] — consume the `repositorygc` /
-//!   `namespacegc` queues written when a repository or namespace is deleted and purge it
-//!   ([`purge`]).
-//! * [`Worker::BlobUploadCleanup`] — stale `blobupload` rows and their upload objects.
+//! * [`purge::RepositoryGcWorker`] / [`purge::NamespaceGcWorker`] — consume the
+//!   `repositorygc` / `namespacegc` queues (`quayside_meta::queue`) written when a repository
+//!   or namespace is deleted and purge it ([`purge`]).
+//! * [`purge::BlobUploadCleanupWorker`] — stale `blobupload` rows and their upload objects.
+//!
+//! Each is a type implementing [`Worker`] and listed in [`ALL`].
 //!
 //! Framework: each worker is an interval job (first run after a short delay, then every
 //! period; one run at a time). It idles while `REGISTRY_STATE` is `readonly` (read live from
@@ -44,50 +46,44 @@ pub enum WorkerError {
     Storage(#[from] StorageError),
 }
 
-/// The workers quayside runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Worker {
-    Gc,
-    RepositoryGc,
-    NamespaceGc,
-    BlobUploadCleanup,
+/// One background worker: its names, whether and how often it runs, and one run. A new
+/// worker is one module with a type implementing this, listed in [`ALL`]; the framework
+/// ([`run_once`], [`run_forever`], [`spawn_all`]) gives it read-only idling, the
+/// cross-instance lease, metrics and logs.
+pub trait Worker: Send + Sync {
+    /// Command-line name (`quayside worker <name>`).
+    fn name(&self) -> &'static str;
+    /// Quay's worker (supervisord program) name, used in metrics labels and lock names.
+    fn quay_name(&self) -> &'static str;
+    /// Whether the configuration switches it on.
+    fn enabled(&self, settings: &WorkerSettings) -> bool;
+    /// Period between runs.
+    fn period(&self, settings: &WorkerSettings) -> Duration;
+    /// Whether `DISABLE_PUSHES` idles it too (as Quay's GC does), besides read-only mode.
+    fn idles_when_pushes_disabled(&self) -> bool {
+        false
+    }
+    /// One run, with the lease held.
+    fn run<'a>(&'a self, ctx: &'a WorkerContext) -> RunFuture<'a>;
 }
 
-impl Worker {
-    /// Every worker.
-    pub const ALL: [Worker; 4] = [
-        Worker::Gc,
-        Worker::RepositoryGc,
-        Worker::NamespaceGc,
-        Worker::BlobUploadCleanup,
-    ];
+/// What [`Worker::run`] returns.
+pub type RunFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), WorkerError>> + Send + 'a>>;
 
-    /// Command-line name (`quayside worker <name>`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Worker::Gc => "gc",
-            Worker::RepositoryGc => "repositorygc",
-            Worker::NamespaceGc => "namespacegc",
-            Worker::BlobUploadCleanup => "blobuploadcleanup",
-        }
-    }
+/// Every worker quayside runs.
+pub static ALL: [&dyn Worker; 4] = [
+    &gc::GcWorker,
+    &purge::RepositoryGcWorker,
+    &purge::NamespaceGcWorker,
+    &purge::BlobUploadCleanupWorker,
+];
 
-    /// Quay's worker (supervisord program) name, used in metrics labels and lock names.
-    pub fn quay_name(self) -> &'static str {
-        match self {
-            Worker::Gc => "gcworker",
-            Worker::RepositoryGc => "repositorygcworker",
-            Worker::NamespaceGc => "namespacegcworker",
-            Worker::BlobUploadCleanup => "blobuploadcleanupworker",
-        }
-    }
-
-    /// Parses [`Worker::name`] (or the Quay name).
-    pub fn parse(s: &str) -> Option<Worker> {
-        Worker::ALL
-            .into_iter()
-            .find(|w| w.name() == s || w.quay_name() == s)
-    }
+/// The worker named `name` ([`Worker::name`] or [`Worker::quay_name`]).
+pub fn find(name: &str) -> Option<&'static dyn Worker> {
+    ALL.iter()
+        .copied()
+        .find(|w| w.name() == name || w.quay_name() == name)
 }
 
 /// Worker settings from Quay's configuration.
@@ -168,25 +164,6 @@ impl WorkerSettings {
             lease: Duration::from_secs(15 * 60),
         }
     }
-
-    /// Whether `worker` is switched on.
-    pub fn enabled(&self, worker: Worker) -> bool {
-        match worker {
-            Worker::Gc => self.gc_enabled,
-            Worker::RepositoryGc => self.repository_gc_enabled,
-            Worker::NamespaceGc => self.namespace_gc_enabled,
-            Worker::BlobUploadCleanup => true,
-        }
-    }
-
-    /// Period between runs of `worker`.
-    pub fn period(&self, worker: Worker) -> Duration {
-        match worker {
-            Worker::Gc => self.gc_frequency,
-            Worker::RepositoryGc | Worker::NamespaceGc => self.queue_poll,
-            Worker::BlobUploadCleanup => self.blobupload_frequency,
-        }
-    }
 }
 
 /// What every worker needs.
@@ -242,9 +219,9 @@ impl RunOutcome {
 }
 
 /// Runs `worker` once now (honouring read-only mode and the lease).
-pub async fn run_once(ctx: &WorkerContext, worker: Worker) -> Result<RunOutcome, WorkerError> {
+pub async fn run_once(ctx: &WorkerContext, worker: &dyn Worker) -> Result<RunOutcome, WorkerError> {
     let name = worker.quay_name();
-    if ctx.live.read_only() || (worker == Worker::Gc && ctx.live.disable_pushes()) {
+    if ctx.live.read_only() || (worker.idles_when_pushes_disabled() && ctx.live.disable_pushes()) {
         ctx.metrics.workers().run(name, RunOutcome::Idle.label());
         return Ok(RunOutcome::Idle);
     }
@@ -254,7 +231,7 @@ pub async fn run_once(ctx: &WorkerContext, worker: Worker) -> Result<RunOutcome,
         ctx.metrics.workers().run(name, RunOutcome::Locked.label());
         return Ok(RunOutcome::Locked);
     }
-    let result = run_locked(ctx, worker).await;
+    let result = worker.run(ctx).await;
     if let Err(e) = lease.release().await {
         tracing::warn!(worker = name, error = %e, "could not release the worker lease");
     }
@@ -268,85 +245,10 @@ pub async fn run_once(ctx: &WorkerContext, worker: Worker) -> Result<RunOutcome,
     result.map(|()| RunOutcome::Ok)
 }
 
-async fn run_locked(ctx: &WorkerContext, worker: Worker) -> Result<(), WorkerError> {
-    let name = worker.quay_name();
-    match worker {
-        Worker::Gc => {
-            let _op = ctx
-                .metrics
-                .worker_operation(name, "_garbage_collection_repos");
-            let clock = gc::GcClock::now(ctx.settings.immutable_can_expire);
-            let (_, outcome) = gc::run_pass(&ctx.db, &ctx.storage, &clock).await?;
-            purge::record(&ctx.metrics, &outcome);
-            ctx.metrics.gc().iteration();
-            let r = outcome.report;
-            tracing::info!(
-                worker = name,
-                repositories = r.repositories,
-                tags = r.tags,
-                manifests = r.manifests,
-                labels = r.labels,
-                uploaded_blobs = r.uploaded_blobs,
-                blobs = r.blobs,
-                objects = r.objects,
-                bytes = r.bytes,
-                "garbage collection pass"
-            );
-        }
-        Worker::RepositoryGc => {
-            let _op = ctx.metrics.worker_operation(name, "process_queue_item");
-            let mut done = 0u64;
-            loop {
-                let out = purge::process_repository_queue(
-                    &ctx.db,
-                    &ctx.storage,
-                    &ctx.metrics,
-                    &ctx.settings.repository_gc_queue,
-                )
-                .await?;
-                match out {
-                    purge::ItemOutcome::Empty | purge::ItemOutcome::Retry => break,
-                    purge::ItemOutcome::Done => done += 1,
-                }
-            }
-            tracing::info!(worker = name, items = done, "repository gc queue processed");
-        }
-        Worker::NamespaceGc => {
-            let _op = ctx.metrics.worker_operation(name, "process_queue_item");
-            let mut done = 0u64;
-            loop {
-                let out = purge::process_namespace_queue(
-                    &ctx.db,
-                    &ctx.storage,
-                    &ctx.metrics,
-                    &ctx.settings.namespace_gc_queue,
-                    ctx.settings.namespace_gc_grace_s,
-                )
-                .await?;
-                match out {
-                    purge::ItemOutcome::Empty | purge::ItemOutcome::Retry => break,
-                    purge::ItemOutcome::Done => done += 1,
-                }
-            }
-            tracing::info!(worker = name, items = done, "namespace gc queue processed");
-        }
-        Worker::BlobUploadCleanup => {
-            let _op = ctx.metrics.worker_operation(name, "_try_cleanup_uploads");
-            let threshold = chrono::Duration::from_std(ctx.settings.blobupload_threshold)
-                .unwrap_or_else(|_| chrono::Duration::days(2));
-            let before = chrono::Utc::now().naive_utc() - threshold;
-            let n =
-                purge::cleanup_stale_uploads(&ctx.db, &ctx.storage, &ctx.metrics, before).await?;
-            tracing::info!(worker = name, uploads = n, "stale blob uploads cleaned");
-        }
-    }
-    Ok(())
-}
-
 /// Runs `worker` forever at its period (first run after `initial_delay`).
-pub async fn run_forever(ctx: WorkerContext, worker: Worker) {
+pub async fn run_forever(ctx: WorkerContext, worker: &'static dyn Worker) {
     tokio::time::sleep(ctx.settings.initial_delay).await;
-    let period = ctx.settings.period(worker);
+    let period = worker.period(&ctx.settings);
     let mut ticks = tokio::time::interval(period);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -358,12 +260,47 @@ pub async fn run_forever(ctx: WorkerContext, worker: Worker) {
 
 /// Spawns every enabled worker on the current runtime.
 pub fn spawn_all(ctx: &WorkerContext) -> Vec<tokio::task::JoinHandle<()>> {
-    Worker::ALL
-        .into_iter()
-        .filter(|w| ctx.settings.enabled(*w))
+    ALL.iter()
+        .copied()
+        .filter(|w| w.enabled(&ctx.settings))
         .map(|w| {
             tracing::info!(worker = w.quay_name(), "starting worker");
             tokio::spawn(run_forever(ctx.clone(), w))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_worker_is_found_by_either_name_and_names_are_unique() {
+        let mut names = std::collections::BTreeSet::new();
+        for w in ALL {
+            assert!(names.insert(w.name()), "{}", w.name());
+            assert!(names.insert(w.quay_name()), "{}", w.quay_name());
+            for n in [w.name(), w.quay_name()] {
+                let found = find(n).expect("found");
+                assert_eq!(found.quay_name(), w.quay_name());
+            }
+        }
+        assert_eq!(
+            ALL.iter().map(|w| w.quay_name()).collect::<Vec<_>>(),
+            [
+                "gcworker",
+                "repositorygcworker",
+                "namespacegcworker",
+                "blobuploadcleanupworker"
+            ]
+        );
+        assert!(find("nope").is_none());
+        // Only GC idles when pushes are disabled (Quay's gcworker checks DISABLE_PUSHES).
+        let idle: Vec<_> = ALL
+            .iter()
+            .filter(|w| w.idles_when_pushes_disabled())
+            .map(|w| w.name())
+            .collect();
+        assert_eq!(idle, ["gc"]);
+    }
 }

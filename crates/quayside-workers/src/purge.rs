@@ -233,3 +233,121 @@ pub async fn cleanup_stale_uploads(
     metrics.workers().uploads_deleted(n);
     Ok(n)
 }
+
+/// Quay's `repositorygcworker`: drains the `repositorygc` queue each period.
+pub struct RepositoryGcWorker;
+
+impl crate::Worker for RepositoryGcWorker {
+    fn name(&self) -> &'static str {
+        "repositorygc"
+    }
+
+    fn quay_name(&self) -> &'static str {
+        "repositorygcworker"
+    }
+
+    fn enabled(&self, settings: &crate::WorkerSettings) -> bool {
+        settings.repository_gc_enabled
+    }
+
+    fn period(&self, settings: &crate::WorkerSettings) -> std::time::Duration {
+        settings.queue_poll
+    }
+
+    fn run<'a>(&'a self, ctx: &'a crate::WorkerContext) -> crate::RunFuture<'a> {
+        Box::pin(async move {
+            let name = self.quay_name();
+            let _op = ctx.metrics.worker_operation(name, "process_queue_item");
+            let mut done = 0u64;
+            loop {
+                let queue = &ctx.settings.repository_gc_queue;
+                match process_repository_queue(&ctx.db, &ctx.storage, &ctx.metrics, queue).await? {
+                    ItemOutcome::Empty | ItemOutcome::Retry => break,
+                    ItemOutcome::Done => done += 1,
+                }
+            }
+            tracing::info!(worker = name, items = done, "repository gc queue processed");
+            Ok(())
+        })
+    }
+}
+
+/// Quay's `namespacegcworker`: drains the `namespacegc` queue each period.
+pub struct NamespaceGcWorker;
+
+impl crate::Worker for NamespaceGcWorker {
+    fn name(&self) -> &'static str {
+        "namespacegc"
+    }
+
+    fn quay_name(&self) -> &'static str {
+        "namespacegcworker"
+    }
+
+    fn enabled(&self, settings: &crate::WorkerSettings) -> bool {
+        settings.namespace_gc_enabled
+    }
+
+    fn period(&self, settings: &crate::WorkerSettings) -> std::time::Duration {
+        settings.queue_poll
+    }
+
+    fn run<'a>(&'a self, ctx: &'a crate::WorkerContext) -> crate::RunFuture<'a> {
+        Box::pin(async move {
+            let name = self.quay_name();
+            let _op = ctx.metrics.worker_operation(name, "process_queue_item");
+            let mut done = 0u64;
+            loop {
+                let out = process_namespace_queue(
+                    &ctx.db,
+                    &ctx.storage,
+                    &ctx.metrics,
+                    &ctx.settings.namespace_gc_queue,
+                    ctx.settings.namespace_gc_grace_s,
+                )
+                .await?;
+                match out {
+                    ItemOutcome::Empty | ItemOutcome::Retry => break,
+                    ItemOutcome::Done => done += 1,
+                }
+            }
+            tracing::info!(worker = name, items = done, "namespace gc queue processed");
+            Ok(())
+        })
+    }
+}
+
+/// Quay's `blobuploadcleanupworker`: stale uploads older than
+/// `BLOBUPLOAD_DELETION_DATE_THRESHOLD`, each period.
+pub struct BlobUploadCleanupWorker;
+
+impl crate::Worker for BlobUploadCleanupWorker {
+    fn name(&self) -> &'static str {
+        "blobuploadcleanup"
+    }
+
+    fn quay_name(&self) -> &'static str {
+        "blobuploadcleanupworker"
+    }
+
+    fn enabled(&self, _settings: &crate::WorkerSettings) -> bool {
+        true
+    }
+
+    fn period(&self, settings: &crate::WorkerSettings) -> std::time::Duration {
+        settings.blobupload_frequency
+    }
+
+    fn run<'a>(&'a self, ctx: &'a crate::WorkerContext) -> crate::RunFuture<'a> {
+        Box::pin(async move {
+            let name = self.quay_name();
+            let _op = ctx.metrics.worker_operation(name, "_try_cleanup_uploads");
+            let threshold = chrono::Duration::from_std(ctx.settings.blobupload_threshold)
+                .unwrap_or_else(|_| chrono::Duration::days(2));
+            let before = chrono::Utc::now().naive_utc() - threshold;
+            let n = cleanup_stale_uploads(&ctx.db, &ctx.storage, &ctx.metrics, before).await?;
+            tracing::info!(worker = name, uploads = n, "stale blob uploads cleaned");
+            Ok(())
+        })
+    }
+}

@@ -7,7 +7,7 @@ use common::*;
 use quayside_oci::Digest;
 use quayside_test_db::backends;
 use quayside_workers::gc::{self, GcClock};
-use quayside_workers::{purge, run_once, RunOutcome, Worker};
+use quayside_workers::{purge, run_once, RunOutcome};
 
 fn clock() -> GcClock {
     GcClock::now(false)
@@ -371,7 +371,7 @@ async fn the_worker_runs_idles_in_read_only_mode_and_takes_the_lease() {
             .await
             .expect("lock"));
         assert_eq!(
-            run_once(&ctx, Worker::Gc).await.expect("run"),
+            run_once(&ctx, &gc::GcWorker).await.expect("run"),
             RunOutcome::Locked
         );
         assert_eq!(env.db().count_rows("manifest").await.expect("count"), 6);
@@ -384,7 +384,7 @@ async fn the_worker_runs_idles_in_read_only_mode_and_takes_the_lease() {
             quayside_config::Config::from_yaml_str("REGISTRY_STATE: readonly\n").expect("config");
         ctx.live.apply(&ro);
         assert_eq!(
-            run_once(&ctx, Worker::Gc).await.expect("run"),
+            run_once(&ctx, &gc::GcWorker).await.expect("run"),
             RunOutcome::Idle
         );
         assert_eq!(env.db().count_rows("manifest").await.expect("count"), 6);
@@ -392,7 +392,7 @@ async fn the_worker_runs_idles_in_read_only_mode_and_takes_the_lease() {
             quayside_config::Config::from_yaml_str("REGISTRY_STATE: normal\n").expect("config");
         ctx.live.apply(&normal);
         assert_eq!(
-            run_once(&ctx, Worker::Gc).await.expect("run"),
+            run_once(&ctx, &gc::GcWorker).await.expect("run"),
             RunOutcome::Ok
         );
         assert_eq!(env.db().count_rows("manifest").await.expect("count"), 2);
@@ -461,7 +461,9 @@ async fn repository_and_namespace_deletion_purge_everything() {
 
         let ctx = env.context();
         assert_eq!(
-            run_once(&ctx, Worker::RepositoryGc).await.expect("run"),
+            run_once(&ctx, &purge::RepositoryGcWorker)
+                .await
+                .expect("run"),
             RunOutcome::Ok
         );
         let rid = env.repo.id;
@@ -513,7 +515,9 @@ async fn repository_and_namespace_deletion_purge_everything() {
             serde_json::json!({"marker_id": ns_marker, "original_username": "devtable"})
         );
         assert_eq!(
-            run_once(&ctx, Worker::NamespaceGc).await.expect("run"),
+            run_once(&ctx, &purge::NamespaceGcWorker)
+                .await
+                .expect("run"),
             RunOutcome::Ok
         );
         let nid = env.namespace_id;
@@ -567,7 +571,7 @@ async fn stale_uploads_are_cleaned_with_their_objects() {
         .expect("age upload");
         let ctx = env.context();
         assert_eq!(
-            run_once(&ctx, Worker::BlobUploadCleanup)
+            run_once(&ctx, &purge::BlobUploadCleanupWorker)
                 .await
                 .expect("run"),
             RunOutcome::Ok

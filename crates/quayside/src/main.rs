@@ -264,11 +264,8 @@ async fn worker_context(cli: &Cli) -> anyhow::Result<quayside_workers::WorkerCon
 }
 
 async fn worker(cli: &Cli, name: &str, once: bool) -> anyhow::Result<ExitCode> {
-    let Some(worker) = quayside_workers::Worker::parse(name) else {
-        let names: Vec<&str> = quayside_workers::Worker::ALL
-            .iter()
-            .map(|w| w.name())
-            .collect();
+    let Some(worker) = quayside_workers::find(name) else {
+        let names: Vec<&str> = quayside_workers::ALL.iter().map(|w| w.name()).collect();
         anyhow::bail!("unknown worker {name:?}; workers: {}", names.join(", "));
     };
     let ctx = worker_context(cli).await?;
@@ -304,7 +301,7 @@ async fn gc(cli: &Cli, dry_run: bool, json: bool) -> anyhow::Result<ExitCode> {
     }
     let lease = quayside_workers::LeaseLock::new(
         ctx.db.clone(),
-        quayside_workers::Worker::Gc.quay_name(),
+        quayside_workers::Worker::quay_name(&quayside_workers::gc::GcWorker),
         &ctx.instance,
         ctx.settings.lease,
     );
