@@ -6,12 +6,15 @@ use bytes::Bytes;
 use chrono::NaiveDateTime;
 use futures::{Stream, StreamExt};
 use quayside_meta::registry::{
-    BlobRow, CatalogScope, CommitBlob, ManifestDelete, ManifestLabel, ManifestRow, NewManifest,
-    RegistryRepo, TagManifest, TagTarget,
+    BlobRow, BlobUploadRow, CatalogScope, CommitBlob, ManifestDelete, ManifestLabel, ManifestRow,
+    NewManifest, RegistryRepo, TagManifest, TagTarget,
 };
 use quayside_meta::Db;
 use quayside_oci::{labels, Digest, ParsedManifest};
-use quayside_storage::{layout, ByteStream, DistributedStorage, Engine, HashingWriter};
+use quayside_storage::{
+    layout, ByteStream, DistributedStorage, Engine, HashingWriter, UploadPart, UploadParts,
+    UploadStyle,
+};
 use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 
@@ -307,23 +310,52 @@ where
 
 /// Streams the first `len` bytes of `path` into a fresh hasher.
 async fn rehash(engine: &Engine, path: &str, len: u64) -> Result<Sha256, DomainError> {
-    let mut hasher = Sha256::new();
     if len == 0 {
-        return Ok(hasher);
+        return Ok(Sha256::new());
     }
-    let mut stream = engine.stream(path, Some(0..len)).await?;
+    rehash_stream(engine.stream(path, Some(0..len)).await?, len, path).await
+}
+
+/// Hashes `stream`, which must yield exactly `len` bytes of the upload `what`.
+async fn rehash_stream(
+    mut stream: ByteStream,
+    len: u64,
+    what: impl std::fmt::Display,
+) -> Result<Sha256, DomainError> {
+    let mut hasher = Sha256::new();
     let mut seen: u64 = 0;
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| DomainError::Inconsistent(format!("reading {path}: {e}")))?;
+        let chunk = chunk.map_err(|e| DomainError::Inconsistent(format!("reading {what}: {e}")))?;
         seen += chunk.len() as u64;
         hasher.update(&chunk);
     }
     if seen != len {
         return Err(DomainError::Inconsistent(format!(
-            "upload object {path} holds {seen} bytes, its blobupload row says {len}"
+            "upload {what} holds {seen} bytes, its blobupload row says {len}"
         )));
     }
     Ok(hasher)
+}
+
+/// The content-addressed path of an upload whose bytes hashed to `hasher`, once they are
+/// known to be `digest`.
+fn verified_blob_path(digest: &Digest, hasher: Sha256) -> Result<String, DomainError> {
+    let actual_hex = hex::encode(hasher.finalize());
+    let actual = format!("sha256:{actual_hex}");
+    if digest.to_string() != actual {
+        return Err(DomainError::DigestMismatch {
+            expected: digest.to_string(),
+            actual,
+        });
+    }
+    layout::blob_path(&actual_hex)
+        .ok_or_else(|| DomainError::Inconsistent(format!("no storage path for {actual}")))
+}
+
+/// The parts an upload on a parts-keeping driver has written.
+fn upload_parts(row: &BlobUploadRow) -> Result<UploadParts, DomainError> {
+    UploadParts::from_metadata(row.storage_metadata.as_deref())
+        .map_err(|e| DomainError::Inconsistent(format!("upload {}: {e}", row.uuid)))
 }
 
 impl Registry {
@@ -543,6 +575,9 @@ impl Registry {
         let location_id = self.location_id(&engine).await?;
         let id = Uuid::new_v4();
         let path = layout::upload_path(&id);
+        // Only an appending driver keeps the upload in `uploads/<uuid>`; parts are written
+        // as chunks arrive.
+        let create_object = create_object && engine.upload_style() == UploadStyle::Append;
         if create_object {
             engine.put(&path, Bytes::new()).await?;
         }
@@ -613,15 +648,37 @@ impl Registry {
         let engine = self.engine(&row.location)?;
         let path = layout::upload_path(&id);
         let prior = cached.take().filter(|c| c.offset == offset);
-        let (hasher, new_offset) = self
-            .write_chunk(&engine, &path, offset, prior, body)
-            .await?;
+        let (hasher, new_offset, metadata, part) = match engine.upload_style() {
+            UploadStyle::Append => {
+                let (hasher, end) = self
+                    .write_chunk(&engine, &path, offset, prior, body)
+                    .await?;
+                (hasher, end, None, None)
+            }
+            UploadStyle::Parts => {
+                let parts = upload_parts(&row)?;
+                let (hasher, next) = self
+                    .write_part(&engine, &id, &parts, offset, prior, body)
+                    .await?;
+                let part = next.parts.last().filter(|_| next != parts).cloned();
+                (hasher, next.len(), Some(next.to_metadata()), part)
+            }
+        };
         let advanced = self
             .inner
             .db
-            .advance_blob_upload(row.id, row.byte_count, to_i64(new_offset)?)
+            .advance_blob_upload(
+                row.id,
+                row.byte_count,
+                to_i64(new_offset)?,
+                metadata.as_deref(),
+            )
             .await?;
         if !advanced {
+            // The part this request wrote is nobody's.
+            if let Some(part) = part {
+                let _ = engine.delete(&part.path).await;
+            }
             // Someone else moved the upload on (or removed it) meanwhile.
             return match self.inner.db.blob_upload(row.repository_id, uuid).await? {
                 Some(r) => Err(DomainError::RangeMismatch {
@@ -717,6 +774,59 @@ impl Registry {
         }
     }
 
+    /// [`Registry::write_chunk`] for a driver that keeps uploads in parts: `body` becomes a
+    /// new part after the first `offset` bytes. Returns the hash of everything up to the new
+    /// end and the parts that hold it (`parts` unchanged for an empty body). Nothing already
+    /// stored is rewritten.
+    async fn write_part<S, E>(
+        &self,
+        engine: &Engine,
+        id: &Uuid,
+        parts: &UploadParts,
+        offset: u64,
+        prior: Option<HashState>,
+        body: S,
+    ) -> Result<(Sha256, UploadParts), DomainError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin + Send,
+        E: std::fmt::Display,
+    {
+        if parts.len() != offset {
+            return Err(DomainError::Inconsistent(format!(
+                "upload {id} has parts for {} bytes, its blobupload row says {offset}",
+                parts.len()
+            )));
+        }
+        let prior = match prior {
+            Some(p) => p.hasher,
+            None => rehash_stream(engine.stream_parts(parts, offset).await?, offset, id).await?,
+        };
+        let mut body = body;
+        let path = layout::upload_part_path(id);
+        // The writer's running hash continues the upload's: no byte is read back.
+        let w = engine.writer_resuming(&path, false, prior).await?;
+        let limit = self.inner.settings.max_layer_size;
+        let (hasher, n) = match pump_and_finish(w, &mut body, offset, limit).await {
+            Ok(done) => done,
+            Err(e) => {
+                let _ = engine.delete(&path).await;
+                return Err(e);
+            }
+        };
+        if n == 0 {
+            engine.delete(&path).await?;
+            return Ok((hasher, parts.clone()));
+        }
+        Ok((
+            hasher,
+            parts.with(UploadPart {
+                path,
+                offset,
+                length: n,
+            }),
+        ))
+    }
+
     /// Finishes an upload: optional final bytes, then digest check, move into the
     /// content-addressed place and the metadata rows. On any failure the upload is discarded,
     /// as Quay does.
@@ -770,6 +880,44 @@ impl Registry {
             Some(body) => first_bytes(body).await?,
             None => None,
         };
+        if engine.upload_style() == UploadStyle::Parts {
+            let parts = upload_parts(&row)?;
+            let (hasher, parts) = match rest {
+                Some(stream) => {
+                    self.write_part(&engine, &id, &parts, offset, prior, stream)
+                        .await?
+                }
+                None if parts.len() != offset => {
+                    return Err(DomainError::Inconsistent(format!(
+                        "upload {id} has parts for {} bytes, its blobupload row says {offset}",
+                        parts.len()
+                    )))
+                }
+                None => match prior {
+                    Some(p) => (p.hasher, parts),
+                    None => {
+                        let stream = engine.stream_parts(&parts, offset).await?;
+                        (rehash_stream(stream, offset, id).await?, parts)
+                    }
+                },
+            };
+            let final_path = match verified_blob_path(digest, hasher) {
+                Ok(path) => path,
+                Err(e) => {
+                    // The row does not name a part written by this request: remove them all.
+                    let _ = engine.delete_upload(&id, &parts).await;
+                    return Err(e);
+                }
+            };
+            let size = parts.len();
+            // Assembled only now that the digest is known to be right; until the rows below
+            // exist nothing names the object.
+            if let Err(e) = engine.assemble(&parts, &final_path).await {
+                let _ = engine.delete_upload(&id, &parts).await;
+                return Err(e.into());
+            }
+            return self.commit_upload(cached, uuid, &row, size, digest).await;
+        }
         let (hasher, size) = match rest {
             // The final bytes: after them the object holds exactly `size` bytes.
             Some(stream) => {
@@ -793,18 +941,22 @@ impl Registry {
                 .await?
             }
         };
-        let actual_hex = hex::encode(hasher.finalize());
-        let actual = format!("sha256:{actual_hex}");
-        if digest.to_string() != actual {
-            return Err(DomainError::DigestMismatch {
-                expected: digest.to_string(),
-                actual,
-            });
-        }
-        let final_path = layout::blob_path(&actual_hex)
-            .ok_or_else(|| DomainError::Inconsistent(format!("no storage path for {actual}")))?;
+        let final_path = verified_blob_path(digest, hasher)?;
         // Content-addressed: an object already in place is these bytes and stays.
         engine.promote(&path, &final_path).await?;
+        self.commit_upload(cached, uuid, &row, size, digest).await
+    }
+
+    /// The rows of a finished upload whose bytes are at their content-addressed place.
+    async fn commit_upload(
+        &self,
+        cached: tokio::sync::MutexGuard<'_, Option<HashState>>,
+        uuid: &str,
+        row: &BlobUploadRow,
+        size: u64,
+        digest: &Digest,
+    ) -> Result<BlobInfo, DomainError> {
+        let actual = digest.to_string();
         let (now, _) = now();
         let new_uuid = Uuid::new_v4().hyphenated().to_string();
         let storage_id = self
@@ -848,7 +1000,9 @@ impl Registry {
         };
         *cached = None;
         if let Ok(engine) = self.engine(&row.location) {
-            engine.delete(&layout::upload_path(&id)).await?;
+            // Parts a row cannot name any more are left to the stale-upload sweep.
+            let parts = upload_parts(&row).unwrap_or_default();
+            engine.delete_upload(&id, &parts).await?;
         }
         let deleted = self.inner.db.delete_blob_upload(row.id).await?;
         drop(cached);

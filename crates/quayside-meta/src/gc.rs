@@ -122,6 +122,8 @@ pub struct StaleUpload {
     pub id: i64,
     pub uuid: String,
     pub location: String,
+    /// `storage_metadata`: the objects the upload wrote, beyond `uploads/<uuid>`.
+    pub storage_metadata: Option<String>,
 }
 
 type TagTuple = (i32, String, Option<i32>, Option<i64>, bool);
@@ -601,9 +603,9 @@ impl Db {
         before: NaiveDateTime,
         limit: i64,
     ) -> Result<Vec<StaleUpload>, MetaError> {
-        let rows: Vec<(i32, String, String)> = with_pool!(self, pool => {
+        let rows: Vec<(i32, String, String, Option<String>)> = with_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT b.id, b.uuid, l.name FROM blobupload b \
+                "SELECT b.id, b.uuid, l.name, b.storage_metadata FROM blobupload b \
                  JOIN imagestoragelocation l ON l.id = b.location_id \
                  WHERE b.created <= $1 ORDER BY b.id LIMIT $2",
             )
@@ -614,10 +616,11 @@ impl Db {
         })?;
         Ok(rows
             .into_iter()
-            .map(|(id, uuid, location)| StaleUpload {
+            .map(|(id, uuid, location, storage_metadata)| StaleUpload {
                 id: i64::from(id),
                 uuid,
                 location,
+                storage_metadata,
             })
             .collect())
     }
@@ -688,9 +691,9 @@ impl Db {
         &self,
         repository_id: i64,
     ) -> Result<Vec<StaleUpload>, MetaError> {
-        let rows: Vec<(i32, String, String)> = with_pool!(self, pool => {
+        let rows: Vec<(i32, String, String, Option<String>)> = with_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT b.id, b.uuid, l.name FROM blobupload b \
+                "SELECT b.id, b.uuid, l.name, b.storage_metadata FROM blobupload b \
                  JOIN imagestoragelocation l ON l.id = b.location_id \
                  WHERE b.repository_id = $1 ORDER BY b.id",
             )
@@ -700,10 +703,11 @@ impl Db {
         })?;
         Ok(rows
             .into_iter()
-            .map(|(id, uuid, location)| StaleUpload {
+            .map(|(id, uuid, location, storage_metadata)| StaleUpload {
                 id: i64::from(id),
                 uuid,
                 location,
+                storage_metadata,
             })
             .collect())
     }

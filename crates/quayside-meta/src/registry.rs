@@ -54,6 +54,8 @@ pub struct BlobUploadRow {
     pub chunk_count: i32,
     pub location_id: i32,
     pub location: String,
+    /// `storage_metadata`: what the storage driver keeps about the upload's objects.
+    pub storage_metadata: Option<String>,
 }
 
 /// A `manifest` row with its media type name.
@@ -580,10 +582,11 @@ impl Db {
         uuid: &str,
     ) -> Result<Option<BlobUploadRow>, MetaError> {
         const SQL: &str = "SELECT b.id, b.repository_id, b.uuid, b.byte_count, b.chunk_count, \
-            b.location_id, l.name FROM blobupload b \
+            b.location_id, l.name, b.storage_metadata FROM blobupload b \
             JOIN imagestoragelocation l ON l.id = b.location_id \
             WHERE b.repository_id = $1 AND b.uuid = $2";
-        let row: Option<(i32, i32, String, i64, i32, i32, String)> = with_pool!(self, pool => {
+        type Row = (i32, i32, String, i64, i32, i32, String, Option<String>);
+        let row: Option<Row> = with_pool!(self, pool => {
             sqlx::query_as(SQL).bind(repository_id).bind(uuid).fetch_optional(pool).await
         })?;
         Ok(row.map(|r| BlobUploadRow {
@@ -594,22 +597,33 @@ impl Db {
             chunk_count: r.4,
             location_id: r.5,
             location: r.6,
+            storage_metadata: r.7,
         }))
     }
 
     /// Records an appended chunk: `byte_count` moves from `from` to `to` (only if it is still
-    /// `from`; returns false otherwise), `chunk_count` grows by one, and the uncompressed size
-    /// becomes unknown.
+    /// `from`; returns false otherwise), `chunk_count` grows by one, the uncompressed size
+    /// becomes unknown, and `storage_metadata` becomes `metadata` when one is given (in the
+    /// same write, so the byte count and the objects that hold the bytes never disagree).
     pub async fn advance_blob_upload(
         &self,
         upload_id: i32,
         from: i64,
         to: i64,
+        metadata: Option<&str>,
     ) -> Result<bool, MetaError> {
         const SQL: &str = "UPDATE blobupload SET byte_count = $1, chunk_count = chunk_count + 1, \
-            uncompressed_byte_count = NULL WHERE id = $2 AND byte_count = $3";
+            uncompressed_byte_count = NULL, storage_metadata = COALESCE($4, storage_metadata) \
+            WHERE id = $2 AND byte_count = $3";
         let n = with_pool!(self, pool => {
-            sqlx::query(SQL).bind(to).bind(upload_id).bind(from).execute(pool).await.map(|r| r.rows_affected())
+            sqlx::query(SQL)
+                .bind(to)
+                .bind(upload_id)
+                .bind(from)
+                .bind(metadata)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
         })?;
         Ok(n == 1)
     }

@@ -110,6 +110,13 @@ impl From<DomainError> for V2Error {
                 RegistryError::new(ErrorCode::BlobUploadInvalid).with_detail(json!({ "reason": reason })),
             ),
             D::Meta(e) if e.is_unavailable() => V2Error::database_unavailable(&e),
+            D::Storage(e) if e.is_unavailable() => {
+                tracing::warn!(error = %e, "storage unavailable");
+                V2Error::Registry(
+                    RegistryError::new(ErrorCode::Unavailable)
+                        .with_detail_message("the storage is unavailable; try again shortly"),
+                )
+            }
             D::Unsupported(_) => V2Error::NotFound,
             e @ D::ManifestReferenced(_) => V2Error::Registry(
                 RegistryError::new(ErrorCode::Unsupported).with_detail_message(e.to_string()),

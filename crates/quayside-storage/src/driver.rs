@@ -25,7 +25,15 @@ pub const QUAY_DRIVER_NAMES: &[&str] = &[
 ];
 
 /// Drivers this build can actually open.
-pub const SUPPORTED_DRIVER_NAMES: &[&str] = &["LocalStorage"];
+pub const SUPPORTED_DRIVER_NAMES: &[&str] = &[
+    "LocalStorage",
+    "S3Storage",
+    "STSS3Storage",
+    "RadosGWStorage",
+    "RHOCSStorage",
+    "IBMCloudStorage",
+    "AzureStorage",
+];
 
 /// One configured storage location, as read from Quay's config.
 #[derive(Clone, Debug)]
@@ -44,9 +52,30 @@ pub struct LocationConfig {
 pub enum DriverKind {
     Local,
     Memory,
+    /// The S3 protocol: `S3Storage`, `STSS3Storage`, `RadosGWStorage`, `RHOCSStorage`,
+    /// `IBMCloudStorage`.
+    S3,
+    /// Azure Blob Storage: `AzureStorage`.
+    Azure,
+}
+
+/// The HTTP client every object-store operator sends through: reqwest over rustls with the
+/// `ring` provider the rest of quayside uses, installed once per process.
+fn install_http_transport() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Another part of the process may have installed the provider first; that one serves.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        opendal::HttpTransporter::install_default(
+            opendal_http_transport_reqwest::ReqwestTransport::default(),
+        );
+    });
 }
 
 pub(crate) fn build_operator(loc: &LocationConfig) -> Result<(DriverKind, Operator), StorageError> {
+    if loc.driver != "LocalStorage" {
+        install_http_transport();
+    }
     match loc.driver.as_str() {
         "LocalStorage" => {
             let path = required_str(loc, "storage_path")?;
@@ -55,6 +84,20 @@ pub(crate) fn build_operator(loc: &LocationConfig) -> Result<(DriverKind, Operat
             let op = Operator::new(builder).map_err(|source| backend(loc, "open", path, source))?;
             Ok((DriverKind::Local, op))
         }
+        "S3Storage" | "STSS3Storage" | "RadosGWStorage" | "RHOCSStorage" | "IBMCloudStorage" => {
+            let builder = s3_builder(loc)?;
+            let op = Operator::new(builder)
+                .map_err(|source| backend(loc, "open", "", source))?
+                .layer(opendal::layers::TimeoutLayer::default());
+            Ok((DriverKind::S3, op))
+        }
+        "AzureStorage" => {
+            let builder = azure_builder(loc)?;
+            let op = Operator::new(builder)
+                .map_err(|source| backend(loc, "open", "", source))?
+                .layer(opendal::layers::TimeoutLayer::default());
+            Ok((DriverKind::Azure, op))
+        }
         other if QUAY_DRIVER_NAMES.contains(&other) => Err(StorageError::UnsupportedDriver {
             location: loc.id.clone(),
             driver: other.to_string(),
@@ -62,6 +105,190 @@ pub(crate) fn build_operator(loc: &LocationConfig) -> Result<(DriverKind, Operat
         other => Err(StorageError::UnknownDriver {
             driver: other.to_string(),
         }),
+    }
+}
+
+/// Quay's S3-protocol drivers as one OpenDAL S3 service, each with Quay's parameter names.
+/// Keys are `<storage_path>/<Quay's layout path>`, as Quay writes them; requests use path-style
+/// addressing, which every S3-compatible server accepts.
+fn s3_builder(loc: &LocationConfig) -> Result<opendal::services::S3, StorageError> {
+    let driver = loc.driver.as_str();
+    let mut b = opendal::services::S3::default()
+        // Credentials come from the config, or from the standard AWS environment (as boto's
+        // default chain), never from a profile file picked up by accident.
+        .disable_config_load();
+    let mut aws = false;
+    match driver {
+        "S3Storage" | "STSS3Storage" => {
+            reject_unexpected(
+                loc,
+                if driver == "S3Storage" {
+                    &[
+                        "storage_path",
+                        "s3_bucket",
+                        "s3_access_key",
+                        "s3_secret_key",
+                        "s3_region",
+                        "host",
+                        "port",
+                        "endpoint_url",
+                        "maximum_chunk_size_gb",
+                        "minimum_chunk_size_mb",
+                        "aws_session_token",
+                        "signature_version",
+                    ]
+                } else {
+                    &[
+                        "storage_path",
+                        "s3_bucket",
+                        "sts_role_arn",
+                        "sts_user_access_key",
+                        "sts_user_secret_key",
+                        "s3_region",
+                        "endpoint_url",
+                        "maximum_chunk_size_gb",
+                        "signature_version",
+                    ]
+                },
+            )?;
+            b = b.bucket(required_str(loc, "s3_bucket")?);
+            let region = optional_str(loc, "s3_region")?;
+            let endpoint = match (
+                optional_str(loc, "endpoint_url")?,
+                optional_str(loc, "host")?,
+            ) {
+                (Some(url), _) => url.to_string(),
+                (None, Some(host)) if driver == "S3Storage" => match optional_port(loc)? {
+                    Some(port) => format!("https://{host}:{port}"),
+                    None => format!("https://{host}"),
+                },
+                _ => {
+                    aws = true;
+                    match region {
+                        Some(r) if r.starts_with("cn-") => {
+                            format!("https://s3.{r}.amazonaws.com.cn")
+                        }
+                        Some(r) => format!("https://s3.{r}.amazonaws.com"),
+                        None => "https://s3.amazonaws.com".to_string(),
+                    }
+                }
+            };
+            b = b.endpoint(&endpoint).region(region.unwrap_or("us-east-1"));
+            if driver == "S3Storage" {
+                if let Some(k) = optional_str(loc, "s3_access_key")? {
+                    b = b.access_key_id(k);
+                }
+                if let Some(k) = optional_str(loc, "s3_secret_key")? {
+                    b = b.secret_access_key(k);
+                }
+                if let Some(t) = optional_str(loc, "aws_session_token")? {
+                    b = b.session_token(t);
+                }
+            } else {
+                b = b
+                    .role_arn(required_str(loc, "sts_role_arn")?)
+                    .role_session_name("quay");
+                if let Some(k) = optional_str(loc, "sts_user_access_key")? {
+                    b = b.access_key_id(k);
+                }
+                if let Some(k) = optional_str(loc, "sts_user_secret_key")? {
+                    b = b.secret_access_key(k);
+                }
+            }
+        }
+        _ => {
+            let mut allowed = vec![
+                "hostname",
+                "is_secure",
+                "storage_path",
+                "access_key",
+                "secret_key",
+                "bucket_name",
+                "port",
+                "signature_version",
+                "maximum_chunk_size_mb",
+            ];
+            if driver != "IBMCloudStorage" {
+                allowed.extend([
+                    "region_name",
+                    "minimum_chunk_size_mb",
+                    "server_side_assembly",
+                ]);
+            }
+            reject_unexpected(loc, &allowed)?;
+            let host = required_str(loc, "hostname")?;
+            let secure = required_bool(loc, "is_secure")?;
+            let scheme = if secure { "https" } else { "http" };
+            let endpoint = match optional_port(loc)? {
+                Some(port) => format!("{scheme}://{host}:{port}"),
+                None => format!("{scheme}://{host}"),
+            };
+            b = b
+                .endpoint(&endpoint)
+                .bucket(required_str(loc, "bucket_name")?)
+                .access_key_id(required_str(loc, "access_key")?)
+                .secret_access_key(required_str(loc, "secret_key")?)
+                .region(optional_str(loc, "region_name")?.unwrap_or("us-east-1"));
+        }
+    }
+    if let Some(v) = optional_str(loc, "signature_version")? {
+        if v != "s3v4" && v != "v4" {
+            return Err(StorageError::InvalidParam {
+                location: loc.id.clone(),
+                param: "signature_version".into(),
+                problem: format!("{v:?} is not supported; quayside signs with s3v4"),
+            });
+        }
+    }
+    if aws {
+        // Quay sends `ServerSideEncryption: AES256` on AWS; S3-compatible servers other than
+        // AWS often refuse the header, so only AWS endpoints get it.
+        b = b.server_side_encryption_with_s3_key();
+    } else {
+        b = b.disable_ec2_metadata();
+    }
+    Ok(b.root(&object_root(required_str(loc, "storage_path")?)))
+}
+
+/// Quay's `AzureStorage`: a container, the object prefix `storage_path`, and an account key
+/// or a SAS token.
+fn azure_builder(loc: &LocationConfig) -> Result<opendal::services::Azblob, StorageError> {
+    reject_unexpected(
+        loc,
+        &[
+            "azure_container",
+            "storage_path",
+            "azure_account_name",
+            "azure_account_key",
+            "sas_token",
+            "endpoint_url",
+        ],
+    )?;
+    let account = required_str(loc, "azure_account_name")?;
+    let endpoint = match optional_str(loc, "endpoint_url")? {
+        Some(url) => url.to_string(),
+        None => format!("https://{account}.blob.core.windows.net"),
+    };
+    let mut b = opendal::services::Azblob::default()
+        .container(required_str(loc, "azure_container")?)
+        .account_name(account)
+        .endpoint(&endpoint);
+    if let Some(k) = optional_str(loc, "azure_account_key")? {
+        b = b.account_key(k);
+    }
+    if let Some(t) = optional_str(loc, "sas_token")? {
+        b = b.sas_token(t);
+    }
+    Ok(b.root(&object_root(required_str(loc, "storage_path")?)))
+}
+
+/// Quay joins `storage_path` (leading `/` dropped) and the layout path into the object key.
+fn object_root(storage_path: &str) -> String {
+    let trimmed = storage_path.trim_matches('/');
+    if trimmed.is_empty() {
+        "/".to_string()
+    } else {
+        format!("/{trimmed}/")
     }
 }
 
@@ -125,6 +352,59 @@ fn required_str<'a>(loc: &'a LocationConfig, key: &str) -> Result<&'a str, Stora
             param: key.to_string(),
             problem: "must be a string".to_string(),
         }),
+    }
+}
+
+fn optional_str<'a>(loc: &'a LocationConfig, key: &str) -> Result<Option<&'a str>, StorageError> {
+    match loc.params.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(StorageError::InvalidParam {
+            location: loc.id.clone(),
+            param: key.to_string(),
+            problem: "must be a string".to_string(),
+        }),
+    }
+}
+
+fn required_bool(loc: &LocationConfig, key: &str) -> Result<bool, StorageError> {
+    match loc.params.get(key) {
+        Some(Value::Bool(b)) => Ok(*b),
+        None | Some(Value::Null) => Err(StorageError::MissingParam {
+            location: loc.id.clone(),
+            param: key.to_string(),
+        }),
+        Some(_) => Err(StorageError::InvalidParam {
+            location: loc.id.clone(),
+            param: key.to_string(),
+            problem: "must be true or false".to_string(),
+        }),
+    }
+}
+
+/// `port`, as a number or a numeric string (both appear in Quay configs).
+fn optional_port(loc: &LocationConfig) -> Result<Option<u16>, StorageError> {
+    let bad = || StorageError::InvalidParam {
+        location: loc.id.clone(),
+        param: "port".to_string(),
+        problem: "must be a port number (1-65535)".to_string(),
+    };
+    match loc.params.get("port") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .and_then(|p| u16::try_from(p).ok())
+            .filter(|p| *p > 0)
+            .map(Some)
+            .ok_or_else(bad),
+        Some(Value::String(s)) => s
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p > 0)
+            .map(Some)
+            .ok_or_else(bad),
+        Some(_) => Err(bad()),
     }
 }
 

@@ -223,9 +223,19 @@ impl Engine {
         }))
     }
 
-    /// Whether chunked uploads can append in place on this driver.
+    /// Whether chunked uploads can append in place on this driver: a filesystem can; object
+    /// stores keep parts instead ([`crate::UploadStyle`]), whatever append extensions their
+    /// protocol has, because the servers Quay users run do not all implement them.
     pub fn can_append(&self) -> bool {
-        self.op.info().capability().write_can_append
+        match self.kind {
+            DriverKind::Local => true,
+            DriverKind::Memory => self.op.info().capability().write_can_append,
+            DriverKind::S3 | DriverKind::Azure => false,
+        }
+    }
+
+    pub(crate) fn op(&self) -> &Operator {
+        &self.op
     }
 
     /// Deletes an object; deleting a missing object is not an error.

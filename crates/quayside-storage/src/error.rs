@@ -28,6 +28,8 @@ pub enum StorageError {
     InvalidPath { location: String, path: String },
     #[error("storage location {location}: probe object read back as {found:?}, expected \"testing 123\"")]
     ProbeMismatch { location: String, found: String },
+    #[error("upload storage metadata is not usable: {0}")]
+    UploadMetadata(String),
     #[error("storage location {location}: {op} {path}: {source}")]
     Backend {
         location: String,
@@ -41,5 +43,18 @@ pub enum StorageError {
 impl StorageError {
     pub fn is_not_found(&self) -> bool {
         matches!(self, StorageError::NotFound { .. })
+    }
+
+    /// Whether the store could not be reached or did not answer (as opposed to a refusal or
+    /// bad data): an outage the caller reports as "unavailable", not as a fault of its own.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StorageError::Backend { source, .. } => {
+                // OpenDAL marks a request that could not be sent, or a 5xx/503 answer, as
+                // temporary.
+                source.is_temporary() || matches!(source.kind(), opendal::ErrorKind::RateLimited)
+            }
+            _ => false,
+        }
     }
 }

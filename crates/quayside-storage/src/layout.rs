@@ -8,7 +8,8 @@
 //! │       └── ab12…ef          one object per blob, named by its full hex digest
 //! ├── sharedimages/<uuid>/layer   legacy (pre-CAS) Quay blobs; read-only for us
 //! ├── uploads/
-//! │   └── <uuid>               an upload in progress; renamed into sha256/ once verified
+//! │   ├── <uuid>               an upload in progress; renamed into sha256/ once verified
+//! │   └── <uuid>.<random>      one chunk of an upload on an object store (assembled at the end)
 //! └── _verify                  health probe object ("testing 123")
 //! ```
 //!
@@ -42,6 +43,13 @@ pub fn blob_path_for_digest(digest: &str) -> Option<String> {
 /// Object path of an upload in progress.
 pub fn upload_path(id: &uuid::Uuid) -> String {
     format!("{UPLOADS_PREFIX}{}", id.hyphenated())
+}
+
+/// Object path of a new part of an upload kept in parts (a driver that cannot append): the
+/// upload's path, a dot, and a random suffix, so two writers of the same chunk never share
+/// an object.
+pub fn upload_part_path(id: &uuid::Uuid) -> String {
+    format!("{}.{}", upload_path(id), uuid::Uuid::new_v4().simple())
 }
 
 /// Object path of a legacy, non-content-addressed Quay blob (`cas_path = false`).

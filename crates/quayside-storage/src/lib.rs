@@ -4,6 +4,8 @@
 //! - [`driver`]: the seam from a Quay `DISTRIBUTED_STORAGE_CONFIG` entry to an
 //!   OpenDAL operator.
 //! - [`Engine`]: one location; streaming reads and hashing streaming writes.
+//! - [`UploadStyle`] / [`UploadParts`]: how a chunked upload is kept between requests
+//!   (appended in place, or one object per chunk assembled at the end).
 //! - [`DistributedStorage`]: all locations plus the preference order.
 //! - [`testsuite`]: the behaviour every driver must show.
 
@@ -14,8 +16,10 @@ pub mod testsuite;
 mod distributed;
 mod engine;
 mod error;
+mod upload;
 
 pub use distributed::DistributedStorage;
 pub use driver::{DriverKind, LocationConfig};
 pub use engine::{ByteStream, Engine, HashingWriter, WriteStreamError, Written};
 pub use error::StorageError;
+pub use upload::{UploadPart, UploadParts, UploadStyle};

@@ -26,6 +26,7 @@ pub async fn run_all(engine: &Engine) {
     rejects_escaping_paths(engine).await;
     validate_probe(engine).await;
     concurrent_same_blob(engine).await;
+    uploads_in_parts_assemble(engine).await;
 }
 
 fn sha256_hex(data: &[u8]) -> String {
@@ -435,4 +436,90 @@ async fn concurrent_same_blob(engine: &Engine) {
             .is_empty(),
         "no uploads left behind"
     );
+}
+
+/// An upload kept in parts (every driver can keep one; object stores always do): the parts
+/// read back as one stream, assemble into the blob (a part larger than the assembly chunk is
+/// copied by the store where it can), and leave nothing under `uploads/`.
+async fn uploads_in_parts_assemble(engine: &Engine) {
+    use crate::{UploadPart, UploadParts};
+    let id = uuid::Uuid::new_v4();
+    let sizes = [1usize, 3_000_000, 17 * 1024 * 1024 + 7, 10];
+    let mut parts = UploadParts::default();
+    let mut all = Vec::new();
+    for (i, size) in sizes.iter().enumerate() {
+        let data = pattern(*size, 100 + i as u64);
+        let path = layout::upload_part_path(&id);
+        let mut w = engine.writer(&path, false).await.expect("part writer");
+        for chunk in data.chunks(1 << 20) {
+            w.write(Bytes::copy_from_slice(chunk))
+                .await
+                .expect("part write");
+        }
+        w.finish().await.expect("part finish");
+        parts = parts.with(UploadPart {
+            path,
+            offset: all.len() as u64,
+            length: *size as u64,
+        });
+        all.extend_from_slice(&data);
+    }
+    let mut stream = engine
+        .stream_parts(&parts, 3_000_001)
+        .await
+        .expect("stream parts");
+    let mut head = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        head.extend_from_slice(&chunk.expect("part chunk"));
+    }
+    assert!(
+        head == all[..3_000_001],
+        "the first parts read back in order"
+    );
+
+    let hex = sha256_hex(&all);
+    let dest = layout::blob_path(&hex).expect("blob path");
+    assert!(
+        engine.assemble(&parts, &dest).await.expect("assemble"),
+        "written"
+    );
+    assert!(collect(engine, &dest, None).await == all, "assembled bytes");
+    for p in &parts.parts {
+        assert!(
+            !engine.exists(&p.path).await.expect("stat part"),
+            "{} removed",
+            p.path
+        );
+    }
+    // The same blob again: the object in place stays, the new parts go.
+    let again = layout::upload_part_path(&id);
+    engine
+        .put(&again, Bytes::from_static(b"xyz"))
+        .await
+        .expect("put");
+    let dup = UploadParts::default().with(UploadPart {
+        path: again.clone(),
+        offset: 0,
+        length: 3,
+    });
+    assert!(!engine.assemble(&dup, &dest).await.expect("assemble dup"));
+    assert!(
+        !engine.exists(&again).await.expect("stat"),
+        "duplicate part removed"
+    );
+    assert!(collect(engine, &dest, None).await == all, "blob untouched");
+    // An empty upload is an empty object.
+    let empty = layout::blob_path(&sha256_hex(b"")).expect("path");
+    engine.delete(&empty).await.expect("delete");
+    assert!(engine
+        .assemble(&UploadParts::default(), &empty)
+        .await
+        .expect("empty"));
+    assert_eq!(engine.size(&empty).await.expect("size"), Some(0));
+    engine
+        .delete_upload(&id, &parts)
+        .await
+        .expect("delete is idempotent");
+    engine.delete(&dest).await.expect("cleanup");
+    engine.delete(&empty).await.expect("cleanup");
 }

@@ -1,6 +1,9 @@
 //! Every driver runs the shared suite.
 
-use quayside_storage::{testsuite, DistributedStorage, Engine, LocationConfig, StorageError};
+use quayside_storage::{
+    layout, testsuite, DistributedStorage, Engine, LocationConfig, StorageError, UploadStyle,
+};
+use quayside_test_db::garage;
 use serde_json::json;
 
 fn local(id: &str, params: serde_json::Value) -> LocationConfig {
@@ -114,8 +117,8 @@ fn bad_configurations_are_named() {
     );
 
     let err = Engine::open(&LocationConfig {
-        id: "s3".into(),
-        driver: "S3Storage".into(),
+        id: "swift".into(),
+        driver: "SwiftStorage".into(),
         params: Default::default(),
     })
     .expect_err("not yet built");
@@ -123,6 +126,159 @@ fn bad_configurations_are_named() {
         matches!(err, StorageError::UnsupportedDriver { .. }),
         "{err}"
     );
+}
+
+fn location(id: &str, driver: &str, params: serde_json::Value) -> LocationConfig {
+    LocationConfig {
+        id: id.to_string(),
+        driver: driver.to_string(),
+        params: params.as_object().cloned().unwrap_or_default(),
+    }
+}
+
+fn s3_params(bucket: &garage::Bucket, storage_path: &str) -> serde_json::Value {
+    let map: serde_json::Map<String, serde_json::Value> = bucket
+        .s3_storage_params(storage_path)
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), serde_json::Value::String(v)))
+        .collect();
+    serde_json::Value::Object(map)
+}
+
+/// Every key under `prefix` in the bucket, read through a location rooted at the bucket.
+async fn bucket_keys(bucket: &garage::Bucket, prefix: &str) -> Vec<String> {
+    let root = Engine::open(&location("raw", "S3Storage", s3_params(bucket, "/")))
+        .expect("open bucket root");
+    root.list(prefix).await.expect("list")
+}
+
+#[tokio::test]
+async fn s3_storage_passes_the_suite_with_quays_keys() {
+    let bucket = garage::bucket();
+    let engine = Engine::open(&location(
+        "s3_us",
+        "S3Storage",
+        s3_params(&bucket, "/datastorage/registry"),
+    ))
+    .expect("open S3Storage");
+    assert_eq!(
+        engine.upload_style(),
+        UploadStyle::Parts,
+        "S3 cannot append"
+    );
+    testsuite::run_all(&engine).await;
+    // Quay's keys: `<storage_path without the leading slash>/sha256/<2>/<hex>`.
+    let data = testsuite::pattern(40_000, 3);
+    let hex = sha2_hex(&data);
+    let mut w = engine
+        .writer(&layout::blob_path(&hex).expect("path"), false)
+        .await
+        .expect("writer");
+    w.write(data.into()).await.expect("write");
+    w.finish().await.expect("finish");
+    let keys = bucket_keys(&bucket, "datastorage/").await;
+    assert!(
+        keys.contains(&format!("datastorage/registry/sha256/{}/{hex}", &hex[..2])),
+        "{keys:?}"
+    );
+    assert!(
+        keys.contains(&"datastorage/registry/_verify".to_string()),
+        "{keys:?}"
+    );
+}
+
+/// RadosGW, NooBaa (RHOCS) and IBM COS are S3 servers addressed by host, port and
+/// `is_secure`, with their own key names; each opens onto the same bucket.
+#[tokio::test]
+async fn s3_compatible_drivers_pass_the_suite() {
+    let bucket = garage::bucket();
+    for (i, driver) in ["RadosGWStorage", "RHOCSStorage", "IBMCloudStorage"]
+        .into_iter()
+        .enumerate()
+    {
+        let engine = Engine::open(&location(
+            "ceph",
+            driver,
+            json!({
+                "hostname": "127.0.0.1",
+                "port": bucket.port,
+                "is_secure": false,
+                "storage_path": format!("/{driver}"),
+                "access_key": garage::ACCESS_KEY,
+                "secret_key": garage::SECRET_KEY,
+                "bucket_name": bucket.name,
+            }),
+        ))
+        .unwrap_or_else(|e| panic!("open {driver}: {e}"));
+        if i == 0 {
+            testsuite::run_all(&engine).await;
+        } else {
+            engine
+                .validate()
+                .await
+                .unwrap_or_else(|e| panic!("{driver}: {e}"));
+        }
+    }
+    for driver in ["RadosGWStorage", "RHOCSStorage", "IBMCloudStorage"] {
+        let keys = bucket_keys(&bucket, &format!("{driver}/")).await;
+        assert!(keys.contains(&format!("{driver}/_verify")), "{keys:?}");
+    }
+}
+
+#[test]
+fn s3_configurations_are_checked_like_quay() {
+    let bucket = garage::Bucket {
+        name: "b".into(),
+        endpoint: "http://127.0.0.1:1".into(),
+        port: 1,
+    };
+    let mut params = s3_params(&bucket, "/x");
+    params["s3_bucket"] = json!(null);
+    let err = Engine::open(&location("s3", "S3Storage", params)).expect_err("no bucket");
+    assert_eq!(
+        err.to_string(),
+        "DISTRIBUTED_STORAGE_CONFIG.s3.s3_bucket is required"
+    );
+    let mut params = s3_params(&bucket, "/x");
+    params["bucket_name"] = json!("b");
+    let err = Engine::open(&location("s3", "S3Storage", params)).expect_err("a RadosGW key");
+    assert_eq!(
+        err.to_string(),
+        "DISTRIBUTED_STORAGE_CONFIG.s3.bucket_name is not a parameter of S3Storage"
+    );
+    let radosgw = |extra: serde_json::Value| {
+        let mut p = json!({
+            "hostname": "h", "is_secure": true, "storage_path": "/p",
+            "access_key": "a", "secret_key": "s", "bucket_name": "b",
+        });
+        for (k, v) in extra.as_object().cloned().unwrap_or_default() {
+            p[k] = v;
+        }
+        Engine::open(&location("ceph", "RadosGWStorage", p))
+    };
+    radosgw(json!({})).expect("complete RadosGW config");
+    radosgw(json!({"port": "8080"})).expect("a port may be a string");
+    let err = radosgw(json!({"port": 70000})).expect_err("bad port");
+    assert_eq!(
+        err.to_string(),
+        "DISTRIBUTED_STORAGE_CONFIG.ceph.port must be a port number (1-65535)"
+    );
+    let err = radosgw(json!({"is_secure": "yes"})).expect_err("bad bool");
+    assert_eq!(
+        err.to_string(),
+        "DISTRIBUTED_STORAGE_CONFIG.ceph.is_secure must be true or false"
+    );
+    let err = radosgw(json!({"signature_version": "v2"})).expect_err("v2 signatures");
+    assert!(err.to_string().contains("signature_version"), "{err}");
+    let err = Engine::open(&location(
+        "ibm",
+        "IBMCloudStorage",
+        json!({"hostname": "h", "is_secure": true, "storage_path": "/p",
+               "access_key": "a", "secret_key": "s", "bucket_name": "b",
+               "server_side_assembly": true}),
+    ))
+    .expect_err("IBM has no server_side_assembly");
+    assert!(err.to_string().contains("server_side_assembly"), "{err}");
 }
 
 #[test]

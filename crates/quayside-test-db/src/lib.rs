@@ -4,8 +4,12 @@
 //! * [`TestDb::postgres`]: fresh, uniquely named database on the PostgreSQL server at
 //!   `$QUAYSIDE_TEST_POSTGRES_URL` (default [`DEFAULT_POSTGRES_URL`]), migrated. If the
 //!   server is unreachable this PANICS (tests must never skip silently).
+//! * [`garage`]: a real S3 server (Garage) with a fresh bucket per test, for the storage
+//!   drivers.
 //! * `empty_*` variants skip migration. Call [`TestDb::cleanup`] at the end of a test;
 //!   if a test panics first, `Drop` drops the PostgreSQL database on a helper thread.
+
+pub mod garage;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -2,10 +2,10 @@
 //! `namespacegcworker`), and the stale-upload cleanup (`blobuploadcleanupworker`).
 
 use chrono::NaiveDateTime;
-use quayside_meta::gc::GcRepo;
+use quayside_meta::gc::{GcRepo, StaleUpload};
 use quayside_meta::Db;
 use quayside_metrics::Metrics;
-use quayside_storage::{layout, DistributedStorage};
+use quayside_storage::{DistributedStorage, UploadParts};
 
 use crate::gc::{self, GcClock, GcOutcome};
 use crate::WorkerError;
@@ -41,7 +41,7 @@ pub async fn purge_repository(
         record(metrics, &outcome);
     }
     for upload in db.repository_blob_uploads(repository_id).await? {
-        delete_upload_object(storage, &upload.location, &upload.uuid).await;
+        delete_upload_objects(storage, &upload).await;
     }
     let done = db.gc_finish_repository_purge(repository_id).await?;
     if done {
@@ -60,11 +60,20 @@ pub(crate) fn record(metrics: &Metrics, outcome: &GcOutcome) {
     metrics.workers().bytes_freed(outcome.report.bytes);
 }
 
-async fn delete_upload_object(storage: &DistributedStorage, location: &str, uuid: &str) {
+/// Deletes what an upload wrote: `uploads/<uuid>` and, on an object store, its parts.
+async fn delete_upload_objects(storage: &DistributedStorage, upload: &StaleUpload) {
+    let (location, uuid) = (upload.location.as_str(), upload.uuid.as_str());
     let (Some(engine), Ok(id)) = (storage.engine(location), uuid::Uuid::parse_str(uuid)) else {
         return;
     };
-    if let Err(e) = engine.delete(&layout::upload_path(&id)).await {
+    let parts = match UploadParts::from_metadata(upload.storage_metadata.as_deref()) {
+        Ok(parts) => parts,
+        Err(e) => {
+            tracing::warn!(location, uuid, error = %e, "upload parts cannot be read; deleting the upload object only");
+            UploadParts::default()
+        }
+    };
+    if let Err(e) = engine.delete_upload(&id, &parts).await {
         tracing::warn!(location, uuid, error = %e, "could not delete an upload object");
     }
 }
@@ -222,7 +231,7 @@ pub async fn cleanup_stale_uploads(
             break;
         }
         for upload in batch {
-            delete_upload_object(storage, &upload.location, &upload.uuid).await;
+            delete_upload_objects(storage, &upload).await;
             if db.gc_delete_blob_upload(upload.id).await? {
                 n += 1;
                 tracing::info!(uuid = %upload.uuid, "deleted stale blob upload");

@@ -79,20 +79,42 @@ pub async fn postgres_with(extra: &str) -> Running {
 /// [`postgres_with`], the server reaching the database at `server_uri(test database URI)`
 /// (for example through a proxy the test controls); `Running::db_uri` stays direct.
 pub async fn postgres_via(extra: &str, server_uri: impl Fn(&str) -> String) -> Running {
-    let pg = quayside_test_db::TestDb::empty_postgres().await;
+    quay_config(true, |yaml| yaml + extra, server_uri).await
+}
+
+/// A Quay config directory on SQLite (`postgres: false`, the database file in the
+/// directory) or on a fresh PostgreSQL database, its `config.yaml` passed through `map_yaml`
+/// before the server starts.
+pub async fn quay_config_with(postgres: bool, map_yaml: impl Fn(String) -> String) -> Running {
+    quay_config(postgres, map_yaml, |uri| uri.to_string()).await
+}
+
+async fn quay_config(
+    postgres: bool,
+    map_yaml: impl Fn(String) -> String,
+    server_uri: impl Fn(&str) -> String,
+) -> Running {
+    let pg = if postgres {
+        Some(quayside_test_db::TestDb::empty_postgres().await)
+    } else {
+        None
+    };
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
+    let sqlite_uri = format!("sqlite:///{}", dir.path().join("quay.db").display());
+    let db_uri = pg
+        .as_ref()
+        .map_or(sqlite_uri.clone(), |pg| pg.uri().to_string());
     let yaml = valid_config(dir.path())
         .replace(
-            &format!("DB_URI: sqlite:///{}", dir.path().join("quay.db").display()),
-            &format!("DB_URI: {}", server_uri(pg.uri())),
+            &format!("DB_URI: {sqlite_uri}"),
+            &format!("DB_URI: {}", server_uri(&db_uri)),
         )
         .replace(
             "SERVER_HOSTNAME: localhost:8080",
             &format!("SERVER_HOSTNAME: localhost:{port}"),
-        )
-        + extra;
-    std::fs::write(dir.path().join("config.yaml"), yaml).expect("write config");
+        );
+    std::fs::write(dir.path().join("config.yaml"), map_yaml(yaml)).expect("write config");
     let args = vec![
         "--config-dir".to_string(),
         dir.path().to_str().expect("utf8").to_string(),
@@ -103,11 +125,11 @@ pub async fn postgres_via(extra: &str, server_uri: impl Fn(&str) -> String) -> R
     let server = Server::start(&arg_refs, dir.path(), port).await;
     Running {
         server,
-        db_uri: pg.uri().to_string(),
+        db_uri,
         port,
         dir,
-        pg: Some(pg),
-        label: "postgres",
+        label: if pg.is_some() { "postgres" } else { "sqlite" },
+        pg,
         args,
     }
 }

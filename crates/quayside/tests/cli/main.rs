@@ -12,6 +12,7 @@ mod embedded;
 mod gc;
 mod logs;
 mod metrics;
+mod object_storage;
 mod outage;
 mod quay_config_dir;
 mod readonly;

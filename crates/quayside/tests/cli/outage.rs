@@ -133,15 +133,16 @@ async fn check(run: &Running, ctx: &Ctx, outage: impl std::future::Future<Output
     outage.await;
 }
 
-/// A TCP proxy to PostgreSQL that the test can cut: while cut, every open connection is
-/// dropped and new ones are closed on accept, as when the server or the network goes away.
-struct Proxy {
-    port: u16,
+/// A TCP proxy to a server (PostgreSQL, S3) that the test can cut: while cut, every open
+/// connection is dropped and new ones are closed on accept, as when the server or the
+/// network goes away.
+pub(crate) struct Proxy {
+    pub(crate) port: u16,
     up: tokio::sync::watch::Sender<bool>,
 }
 
 impl Proxy {
-    async fn start(upstream: String) -> Proxy {
+    pub(crate) async fn start(upstream: String) -> Proxy {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind proxy");
@@ -170,11 +171,11 @@ impl Proxy {
         Proxy { port, up }
     }
 
-    fn cut(&self) {
+    pub(crate) fn cut(&self) {
         self.up.send_replace(false);
     }
 
-    fn restore(&self) {
+    pub(crate) fn restore(&self) {
         self.up.send_replace(true);
     }
 }

@@ -62,14 +62,23 @@ fn skopeo_ok(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-struct Client<'a> {
+pub(crate) struct Client<'a> {
     run: &'a Running,
     creds: String,
 }
 
-impl Client<'_> {
+impl<'a> Client<'a> {
+    /// A skopeo client of `run` as `user`.
+    pub(crate) fn new(run: &'a Running, user: &str, password: &str) -> Client<'a> {
+        Client {
+            run,
+            creds: format!("{user}:{password}"),
+        }
+    }
+
     fn reference(&self, repo: &str, tag: &str) -> String {
-        format!("docker://{}/{USER}/{repo}:{tag}", self.run.host())
+        let user = self.creds.split(':').next().unwrap_or(USER);
+        format!("docker://{}/{user}/{repo}:{tag}", self.run.host())
     }
 
     fn push(&self, src: &str, repo: &str, tag: &str, extra: &[&str]) {
@@ -120,7 +129,7 @@ impl Client<'_> {
 
 /// Pushes `layout:tag`, checks the served manifest is the source's, pulls it
 /// back and checks the pulled manifest and every blob against their digests.
-fn round_trip(c: &Client, layout: &str, tag: &str, repo: &str, all: bool) {
+pub(crate) fn round_trip(c: &Client, layout: &str, tag: &str, repo: &str, all: bool) {
     let path = testdata(layout);
     let expected = layout_digest(&path, tag);
     let extra: &[&str] = if all { &["--all"] } else { &[] };

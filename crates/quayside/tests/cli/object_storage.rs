@@ -1,0 +1,326 @@
+//! quayside on a real S3 server (Garage): a Quay config whose `DISTRIBUTED_STORAGE_CONFIG` is
+//! `S3Storage`, on SQLite and on PostgreSQL. skopeo round trips, chunked uploads that become
+//! parts and are assembled once, and nothing left under `uploads/` in the bucket.
+
+use reqwest::{Client, Method, StatusCode};
+use serde_json::Value;
+use sha2::Digest as _;
+
+use crate::backends::{self, Running};
+use crate::{fixtures, skopeo};
+
+const USER: &str = "olga";
+const PASSWORD: &str = "olgas-long-password";
+const STORAGE_PATH: &str = "/datastorage/registry";
+
+fn digest(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))
+}
+
+fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
+}
+
+/// The config's storage block replaced by one `S3Storage` location on `bucket`.
+fn s3_config(yaml: String, bucket: &quayside_test_db::garage::Bucket) -> String {
+    let start = yaml
+        .find("DISTRIBUTED_STORAGE_CONFIG:")
+        .expect("storage block");
+    let end = yaml.find("DEFAULT_TAG_EXPIRATION:").expect("block end");
+    let mut block = String::from("DISTRIBUTED_STORAGE_CONFIG:\n  s3_us:\n    - S3Storage\n");
+    for (i, (k, v)) in bucket.s3_storage_params(STORAGE_PATH).iter().enumerate() {
+        let lead = if i == 0 { "    - " } else { "      " };
+        block.push_str(&format!("{lead}{k}: {v}\n"));
+    }
+    block.push_str("DISTRIBUTED_STORAGE_PREFERENCE:\n  - s3_us\n");
+    format!("{}{block}{}", &yaml[..start], &yaml[end..])
+}
+
+/// Every key in the bucket under `prefix`.
+async fn keys(bucket: &quayside_test_db::garage::Bucket, prefix: &str) -> Vec<String> {
+    let mut params = serde_json::Map::new();
+    for (k, v) in bucket.s3_storage_params("/") {
+        params.insert(k.to_string(), Value::String(v));
+    }
+    let engine = quayside_storage::Engine::open(&quayside_storage::LocationConfig {
+        id: "raw".into(),
+        driver: "S3Storage".into(),
+        params,
+    })
+    .expect("open bucket");
+    engine.list(prefix).await.expect("list")
+}
+
+struct Ctx {
+    base: String,
+    token: String,
+    http: Client,
+}
+
+impl Ctx {
+    async fn new(run: &Running, repo: &str) -> Ctx {
+        let http = Client::new();
+        let base = format!("http://127.0.0.1:{}", run.port);
+        let resp = http
+            .get(format!("{base}/v2/auth"))
+            .query(&[
+                ("service", run.host().as_str()),
+                ("scope", &format!("repository:{repo}:push,pull")),
+            ])
+            .basic_auth(USER, Some(PASSWORD))
+            .send()
+            .await
+            .expect("auth");
+        assert_eq!(resp.status(), StatusCode::OK, "{}", run.label);
+        let body: Value = resp.json().await.expect("token json");
+        Ctx {
+            base,
+            token: body["token"].as_str().expect("token").to_string(),
+            http,
+        }
+    }
+
+    fn req(&self, method: Method, path_or_url: &str) -> reqwest::RequestBuilder {
+        let url = if path_or_url.starts_with("http") {
+            path_or_url.to_string()
+        } else {
+            format!("{}{path_or_url}", self.base)
+        };
+        self.http.request(method, url).bearer_auth(&self.token)
+    }
+
+    async fn start_upload(&self, repo: &str) -> String {
+        let resp = self
+            .req(Method::POST, &format!("/v2/{repo}/blobs/uploads/"))
+            .send()
+            .await
+            .expect("POST upload");
+        assert_eq!(resp.status(), StatusCode::ACCEPTED);
+        resp.headers()["location"]
+            .to_str()
+            .expect("location")
+            .to_string()
+    }
+
+    /// PATCHes `chunk` at `offset`; returns the next upload location.
+    async fn patch(&self, location: &str, offset: usize, chunk: &[u8]) -> String {
+        let resp = self
+            .req(Method::PATCH, location)
+            .header("content-type", "application/octet-stream")
+            .header(
+                "content-range",
+                format!("{offset}-{}", offset + chunk.len() - 1),
+            )
+            .body(chunk.to_vec())
+            .send()
+            .await
+            .expect("PATCH");
+        assert_eq!(resp.status(), StatusCode::ACCEPTED, "PATCH at {offset}");
+        assert_eq!(
+            resp.headers()["range"],
+            format!("0-{}", offset + chunk.len() - 1).as_str()
+        );
+        resp.headers()["location"]
+            .to_str()
+            .expect("location")
+            .to_string()
+    }
+
+    async fn finish(&self, location: &str, digest: &str) -> reqwest::Response {
+        let sep = if location.contains('?') { '&' } else { '?' };
+        self.req(Method::PUT, &format!("{location}{sep}digest={digest}"))
+            .send()
+            .await
+            .expect("PUT")
+    }
+
+    async fn get_blob(&self, repo: &str, digest: &str) -> (StatusCode, Vec<u8>) {
+        let resp = self
+            .req(Method::GET, &format!("/v2/{repo}/blobs/{digest}"))
+            .send()
+            .await
+            .expect("GET blob");
+        let status = resp.status();
+        (status, resp.bytes().await.expect("body").to_vec())
+    }
+}
+
+async fn suite(run: Running, bucket: &quayside_test_db::garage::Bucket) {
+    let label = run.label;
+    fixtures::create_user(&run.db_uri, USER, PASSWORD, "olga@example.com").await;
+    let repo = format!("{USER}/chunks");
+    let ctx = Ctx::new(&run, &repo).await;
+
+    // Three chunks of very different sizes (one above S3's 5 MiB part minimum), then a PUT
+    // that carries the last bytes: four parts, one blob.
+    let chunks = [
+        pattern(1, 1),
+        pattern(6 * 1024 * 1024 + 3, 2),
+        pattern(100, 3),
+    ];
+    let tail = pattern(4_000, 4);
+    let mut all: Vec<u8> = chunks.concat();
+    all.extend_from_slice(&tail);
+    let blob = digest(&all);
+    let mut location = ctx.start_upload(&repo).await;
+    let mut offset = 0;
+    for chunk in &chunks {
+        location = ctx.patch(&location, offset, chunk).await;
+        offset += chunk.len();
+    }
+    let uploads = keys(bucket, "datastorage/registry/uploads/").await;
+    assert_eq!(uploads.len(), 3, "{label}: one part per chunk: {uploads:?}");
+    let sep = if location.contains('?') { '&' } else { '?' };
+    let resp = ctx
+        .req(Method::PUT, &format!("{location}{sep}digest={blob}"))
+        .header("content-type", "application/octet-stream")
+        .body(tail.clone())
+        .send()
+        .await
+        .expect("PUT with bytes");
+    assert_eq!(resp.status(), StatusCode::CREATED, "{label}");
+    assert_eq!(
+        ctx.get_blob(&repo, &blob).await,
+        (StatusCode::OK, all.clone())
+    );
+    let hex = blob.trim_start_matches("sha256:");
+    let stored = keys(bucket, "datastorage/").await;
+    assert!(
+        stored.contains(&format!("datastorage/registry/sha256/{}/{hex}", &hex[..2])),
+        "{label}: Quay's key under storage_path: {stored:?}"
+    );
+    assert!(
+        keys(bucket, "datastorage/registry/uploads/")
+            .await
+            .is_empty(),
+        "{label}: parts removed once assembled"
+    );
+
+    // A wrong digest: refused as Quay does (BLOB_UPLOAD_INVALID), nothing visible, nothing
+    // left behind.
+    let mut location = ctx.start_upload(&repo).await;
+    location = ctx.patch(&location, 0, b"some bytes").await;
+    let wrong = digest(b"other bytes");
+    let resp = ctx.finish(&location, &wrong).await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{label}");
+    let body: Value = resp.json().await.expect("error json");
+    assert_eq!(body["errors"][0]["code"], "BLOB_UPLOAD_INVALID", "{label}");
+    assert_eq!(ctx.get_blob(&repo, &wrong).await.0, StatusCode::NOT_FOUND);
+    assert!(
+        keys(bucket, "datastorage/registry/uploads/")
+            .await
+            .is_empty(),
+        "{label}: a refused upload leaves no part"
+    );
+
+    // A cancelled upload removes its parts too.
+    let mut location = ctx.start_upload(&repo).await;
+    location = ctx.patch(&location, 0, b"to be cancelled").await;
+    let resp = ctx
+        .req(Method::DELETE, &location)
+        .send()
+        .await
+        .expect("DELETE upload");
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT, "{label}");
+    assert!(
+        keys(bucket, "datastorage/registry/uploads/")
+            .await
+            .is_empty(),
+        "{label}: a cancelled upload leaves no part"
+    );
+
+    // Real clients: a 51 MB layer image and a multi-arch index, byte-identical both ways.
+    let client = skopeo::Client::new(&run, USER, PASSWORD);
+    skopeo::round_trip(&client, "debian-bookworm", "bookworm", "debian", false);
+    skopeo::round_trip(&client, "multiarch", "latest", "multiarch", true);
+    assert!(
+        keys(bucket, "datastorage/registry/uploads/")
+            .await
+            .is_empty(),
+        "{label}: skopeo's uploads leave no part"
+    );
+    run.stop().await;
+}
+
+#[tokio::test]
+async fn s3_storage_serves_pushes_and_pulls_on_sqlite() {
+    let bucket = quayside_test_db::garage::bucket();
+    let run = backends::quay_config_with(false, |yaml| s3_config(yaml, &bucket)).await;
+    suite(run, &bucket).await;
+}
+
+#[tokio::test]
+async fn s3_storage_serves_pushes_and_pulls_on_postgres() {
+    let bucket = quayside_test_db::garage::bucket();
+    let run = backends::quay_config_with(true, |yaml| s3_config(yaml, &bucket)).await;
+    suite(run, &bucket).await;
+}
+
+/// The S3 server goes away while quayside runs: a blob push and a blob pull answer 503
+/// `UNAVAILABLE` at once (never a 200 with a cut body), and both work again when it is back,
+/// without a restart.
+#[tokio::test]
+async fn s3_outage_answers_503_and_recovers() {
+    let bucket = quayside_test_db::garage::bucket();
+    let proxy = crate::outage::Proxy::start(format!("127.0.0.1:{}", bucket.port)).await;
+    let via = quayside_test_db::garage::Bucket {
+        endpoint: format!("http://127.0.0.1:{}", proxy.port),
+        port: proxy.port,
+        ..bucket.clone()
+    };
+    let run = backends::quay_config_with(false, |yaml| s3_config(yaml, &via)).await;
+    fixtures::create_user(&run.db_uri, USER, PASSWORD, "olga@example.com").await;
+    let repo = format!("{USER}/outage");
+    let ctx = Ctx::new(&run, &repo).await;
+    let push = |data: Vec<u8>| {
+        let ctx = &ctx;
+        let repo = &repo;
+        async move {
+            let started = std::time::Instant::now();
+            let resp = ctx
+                .req(
+                    Method::POST,
+                    &format!("/v2/{repo}/blobs/uploads/?digest={}", digest(&data)),
+                )
+                .body(data)
+                .send()
+                .await
+                .expect("monolithic push");
+            let status = resp.status();
+            let body: Value = resp.json().await.unwrap_or(Value::Null);
+            (status, body, started.elapsed())
+        }
+    };
+    let before = pattern(300_000, 9);
+    assert_eq!(push(before.clone()).await.0, StatusCode::CREATED);
+
+    proxy.cut();
+    let (status, body, took) = push(pattern(1000, 10)).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["errors"][0]["code"], "UNAVAILABLE", "{body}");
+    assert!(
+        took < std::time::Duration::from_secs(15),
+        "answered after {took:?}"
+    );
+    let resp = ctx
+        .req(
+            Method::GET,
+            &format!("/v2/{repo}/blobs/{}", digest(&before)),
+        )
+        .send()
+        .await
+        .expect("pull");
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = resp.json().await.expect("an error body, not blob bytes");
+    assert_eq!(body["errors"][0]["code"], "UNAVAILABLE", "{body}");
+
+    proxy.restore();
+    assert_eq!(push(pattern(1000, 10)).await.0, StatusCode::CREATED);
+    assert_eq!(
+        ctx.get_blob(&repo, &digest(&before)).await,
+        (StatusCode::OK, before)
+    );
+    run.stop().await;
+}
