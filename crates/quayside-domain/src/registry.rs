@@ -791,12 +791,9 @@ impl Registry {
         S: Stream<Item = Result<Bytes, E>> + Unpin + Send,
         E: std::fmt::Display,
     {
-        if parts.len() != offset {
-            return Err(DomainError::Inconsistent(format!(
-                "upload {id} has parts for {} bytes, its blobupload row says {offset}",
-                parts.len()
-            )));
-        }
+        parts
+            .check_covers(offset)
+            .map_err(|e| DomainError::Inconsistent(format!("upload {id}: {e}")))?;
         let prior = match prior {
             Some(p) => p.hasher,
             None => rehash_stream(engine.stream_parts(parts, offset).await?, offset, id).await?,
@@ -882,16 +879,13 @@ impl Registry {
         };
         if engine.upload_style() == UploadStyle::Parts {
             let parts = upload_parts(&row)?;
+            parts
+                .check_covers(offset)
+                .map_err(|e| DomainError::Inconsistent(format!("upload {id}: {e}")))?;
             let (hasher, parts) = match rest {
                 Some(stream) => {
                     self.write_part(&engine, &id, &parts, offset, prior, stream)
                         .await?
-                }
-                None if parts.len() != offset => {
-                    return Err(DomainError::Inconsistent(format!(
-                        "upload {id} has parts for {} bytes, its blobupload row says {offset}",
-                        parts.len()
-                    )))
                 }
                 None => match prior {
                     Some(p) => (p.hasher, parts),
@@ -901,6 +895,7 @@ impl Registry {
                     }
                 },
             };
+
             let final_path = match verified_blob_path(digest, hasher) {
                 Ok(path) => path,
                 Err(e) => {

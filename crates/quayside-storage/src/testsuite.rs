@@ -508,6 +508,29 @@ async fn uploads_in_parts_assemble(engine: &Engine) {
         "duplicate part removed"
     );
     assert!(collect(engine, &dest, None).await == all, "blob untouched");
+    // One part (the usual push): moved by one copy, the part gone.
+    let single = pattern(70_000, 7);
+    let one = layout::upload_part_path(&id);
+    engine.put(&one, single.clone()).await.expect("put single");
+    let single_dest = layout::blob_path(&sha256_hex(&single)).expect("path");
+    let one_part = UploadParts::default().with(UploadPart {
+        path: one.clone(),
+        offset: 0,
+        length: single.len() as u64,
+    });
+    assert!(engine
+        .assemble(&one_part, &single_dest)
+        .await
+        .expect("single"));
+    assert!(
+        collect(engine, &single_dest, None).await == single,
+        "single-part bytes"
+    );
+    assert!(
+        !engine.exists(&one).await.expect("stat"),
+        "single part removed"
+    );
+    engine.delete(&single_dest).await.expect("cleanup");
     // An empty upload is an empty object.
     let empty = layout::blob_path(&sha256_hex(b"")).expect("path");
     engine.delete(&empty).await.expect("delete");

@@ -243,6 +243,28 @@ pub async fn cleanup_stale_uploads(
     Ok(n)
 }
 
+/// One pass of a queue worker: takes items until the queue is empty or an item must wait.
+async fn drain<F, Fut>(
+    name: &'static str,
+    ctx: &crate::WorkerContext,
+    mut next: F,
+) -> Result<(), WorkerError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<ItemOutcome, WorkerError>>,
+{
+    let _op = ctx.metrics.worker_operation(name, "process_queue_item");
+    let mut done = 0u64;
+    loop {
+        match next().await? {
+            ItemOutcome::Empty | ItemOutcome::Retry => break,
+            ItemOutcome::Done => done += 1,
+        }
+    }
+    tracing::info!(worker = name, items = done, "queue processed");
+    Ok(())
+}
+
 /// Quay's `repositorygcworker`: drains the `repositorygc` queue each period.
 pub struct RepositoryGcWorker;
 
@@ -265,18 +287,15 @@ impl crate::Worker for RepositoryGcWorker {
 
     fn run<'a>(&'a self, ctx: &'a crate::WorkerContext) -> crate::RunFuture<'a> {
         Box::pin(async move {
-            let name = self.quay_name();
-            let _op = ctx.metrics.worker_operation(name, "process_queue_item");
-            let mut done = 0u64;
-            loop {
-                let queue = &ctx.settings.repository_gc_queue;
-                match process_repository_queue(&ctx.db, &ctx.storage, &ctx.metrics, queue).await? {
-                    ItemOutcome::Empty | ItemOutcome::Retry => break,
-                    ItemOutcome::Done => done += 1,
-                }
-            }
-            tracing::info!(worker = name, items = done, "repository gc queue processed");
-            Ok(())
+            drain(self.quay_name(), ctx, || {
+                process_repository_queue(
+                    &ctx.db,
+                    &ctx.storage,
+                    &ctx.metrics,
+                    &ctx.settings.repository_gc_queue,
+                )
+            })
+            .await
         })
     }
 }
@@ -303,25 +322,16 @@ impl crate::Worker for NamespaceGcWorker {
 
     fn run<'a>(&'a self, ctx: &'a crate::WorkerContext) -> crate::RunFuture<'a> {
         Box::pin(async move {
-            let name = self.quay_name();
-            let _op = ctx.metrics.worker_operation(name, "process_queue_item");
-            let mut done = 0u64;
-            loop {
-                let out = process_namespace_queue(
+            drain(self.quay_name(), ctx, || {
+                process_namespace_queue(
                     &ctx.db,
                     &ctx.storage,
                     &ctx.metrics,
                     &ctx.settings.namespace_gc_queue,
                     ctx.settings.namespace_gc_grace_s,
                 )
-                .await?;
-                match out {
-                    ItemOutcome::Empty | ItemOutcome::Retry => break,
-                    ItemOutcome::Done => done += 1,
-                }
-            }
-            tracing::info!(worker = name, items = done, "namespace gc queue processed");
-            Ok(())
+            })
+            .await
         })
     }
 }
