@@ -72,6 +72,22 @@ fn install_http_transport() {
     });
 }
 
+/// What every remote store gets on top of its service: a timeout per call and per body read
+/// (so a hung store answers as unavailable instead of holding the request), and a few quick
+/// retries of temporary failures. A pooled connection the store closed between requests, a
+/// 503 SlowDown or a body cut mid-stream is retried, a cut read resuming at the byte it
+/// reached; an outage still surfaces within about a second. The timeout sits inside the
+/// retry, as OpenDAL requires, so a retried call gets a fresh timeout.
+fn remote_layers(op: Operator) -> Operator {
+    op.layer(opendal::layers::TimeoutLayer::default()).layer(
+        opendal::layers::RetryLayer::default()
+            .with_jitter()
+            .with_min_delay(std::time::Duration::from_millis(50))
+            .with_max_delay(std::time::Duration::from_millis(500))
+            .with_max_times(3),
+    )
+}
+
 pub(crate) fn build_operator(loc: &LocationConfig) -> Result<(DriverKind, Operator), StorageError> {
     if loc.driver != "LocalStorage" {
         install_http_transport();
@@ -86,17 +102,13 @@ pub(crate) fn build_operator(loc: &LocationConfig) -> Result<(DriverKind, Operat
         }
         "S3Storage" | "STSS3Storage" | "RadosGWStorage" | "RHOCSStorage" | "IBMCloudStorage" => {
             let builder = s3_builder(loc)?;
-            let op = Operator::new(builder)
-                .map_err(|source| backend(loc, "open", "", source))?
-                .layer(opendal::layers::TimeoutLayer::default());
-            Ok((DriverKind::S3, op))
+            let op = Operator::new(builder).map_err(|source| backend(loc, "open", "", source))?;
+            Ok((DriverKind::S3, remote_layers(op)))
         }
         "AzureStorage" => {
             let builder = azure_builder(loc)?;
-            let op = Operator::new(builder)
-                .map_err(|source| backend(loc, "open", "", source))?
-                .layer(opendal::layers::TimeoutLayer::default());
-            Ok((DriverKind::Azure, op))
+            let op = Operator::new(builder).map_err(|source| backend(loc, "open", "", source))?;
+            Ok((DriverKind::Azure, remote_layers(op)))
         }
         other if QUAY_DRIVER_NAMES.contains(&other) => Err(StorageError::UnsupportedDriver {
             location: loc.id.clone(),

@@ -129,18 +129,40 @@ impl Engine {
                 .await
                 .map_err(|e| self.io_err("read", path, e));
         }
+        // One request per stream: the body is yielded as it arrives, with no ranged
+        // round trip per chunk.
         let reader = self
             .op
             .reader_with(path)
-            .chunk(256 * 1024)
             .await
             .map_err(|e| self.err("open", path, e))?;
-        let stream = match range {
+        let mut stream = match range {
             Some(r) => reader.into_bytes_stream(r).await,
             None => reader.into_bytes_stream(..).await,
         }
         .map_err(|e| self.err("read", path, e))?;
-        Ok(Box::pin(stream))
+        // The first chunk is awaited here, so a store that cannot be reached (or an object
+        // gone missing) is an error before a response starts, never a cut-off body.
+        match stream.next().await {
+            None => Ok(Box::pin(futures::stream::empty())),
+            Some(Err(e)) => Err(self.stream_err(path, e)),
+            Some(Ok(first)) => Ok(Box::pin(
+                futures::stream::once(std::future::ready(Ok(first))).chain(stream),
+            )),
+        }
+    }
+
+    /// An error a store's byte stream gave, with OpenDAL's own error (and so its
+    /// temporary/persistent status) recovered when it carries one.
+    fn stream_err(&self, path: &str, e: std::io::Error) -> StorageError {
+        let kind = e.kind();
+        match e.into_inner() {
+            Some(inner) => match inner.downcast::<opendal::Error>() {
+                Ok(source) => self.err("read", path, *source),
+                Err(other) => self.io_err("read", path, std::io::Error::new(kind, other)),
+            },
+            None => self.io_err("read", path, std::io::Error::from(kind)),
+        }
     }
 
     /// Starts a streaming write; the digest and length are computed as bytes

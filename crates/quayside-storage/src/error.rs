@@ -51,8 +51,10 @@ impl StorageError {
         match self {
             StorageError::Backend { source, .. } => {
                 // OpenDAL marks a request that could not be sent, or a 5xx/503 answer, as
-                // temporary.
-                source.is_temporary() || matches!(source.kind(), opendal::ErrorKind::RateLimited)
+                // temporary, and as persistent once the retry layer has given up on it.
+                source.is_temporary()
+                    || source.is_persistent()
+                    || matches!(source.kind(), opendal::ErrorKind::RateLimited)
             }
             _ => false,
         }
