@@ -49,7 +49,16 @@ pub fn upload_path(id: &uuid::Uuid) -> String {
 /// upload's path, a dot, and a random suffix, so two writers of the same chunk never share
 /// an object.
 pub fn upload_part_path(id: &uuid::Uuid) -> String {
-    format!("{}.{}", upload_path(id), uuid::Uuid::new_v4().simple())
+    format!(
+        "{}{}",
+        upload_part_prefix(id),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+/// The prefix every part of an upload starts with (`uploads/<uuid>.`).
+pub fn upload_part_prefix(id: &uuid::Uuid) -> String {
+    format!("{}.", upload_path(id))
 }
 
 /// Object path of a legacy, non-content-addressed Quay blob (`cas_path = false`).

@@ -545,4 +545,48 @@ async fn uploads_in_parts_assemble(engine: &Engine) {
         .expect("delete is idempotent");
     engine.delete(&dest).await.expect("cleanup");
     engine.delete(&empty).await.expect("cleanup");
+
+    // Deleting an upload removes its parts, recorded or not (a part written just before a
+    // crash never reached the row), and no other upload's. Only parts-style stores write
+    // parts at all.
+    if engine.upload_style() != crate::UploadStyle::Parts {
+        return;
+    }
+    let doomed = uuid::Uuid::new_v4();
+    let other = uuid::Uuid::new_v4();
+    let recorded = layout::upload_part_path(&doomed);
+    let orphan = layout::upload_part_path(&doomed);
+    let neighbour = layout::upload_part_path(&other);
+    for p in [&recorded, &orphan, &neighbour] {
+        engine
+            .put(p, Bytes::from_static(b"part"))
+            .await
+            .expect("put part");
+    }
+    let listed = UploadParts::default().with(UploadPart {
+        path: recorded.clone(),
+        offset: 0,
+        length: 4,
+    });
+    engine
+        .delete_upload(&doomed, &listed)
+        .await
+        .expect("delete upload");
+    assert!(
+        !engine.exists(&recorded).await.expect("stat"),
+        "recorded part gone"
+    );
+    assert!(
+        !engine.exists(&orphan).await.expect("stat"),
+        "unrecorded part gone"
+    );
+    assert!(
+        engine.exists(&neighbour).await.expect("stat"),
+        "another upload's part stays"
+    );
+    engine
+        .delete_upload(&other, &UploadParts::default())
+        .await
+        .expect("delete other");
+    assert!(!engine.exists(&neighbour).await.expect("stat"));
 }

@@ -142,7 +142,7 @@ impl Engine {
     /// `to` was written. An empty upload becomes an empty object.
     pub async fn assemble(&self, parts: &UploadParts, to: &str) -> Result<bool, StorageError> {
         if self.exists(to).await? {
-            self.delete_parts(parts).await?;
+            self.delete_parts(&part_paths(parts)).await?;
             return Ok(false);
         }
         if parts.is_empty() {
@@ -181,7 +181,7 @@ impl Engine {
             let _ = w.abort().await;
             return Err(e);
         }
-        self.delete_parts(parts).await?;
+        self.delete_parts(&part_paths(parts)).await?;
         Ok(true)
     }
 
@@ -192,12 +192,20 @@ impl Engine {
         parts: &UploadParts,
     ) -> Result<(), StorageError> {
         self.delete(&layout::upload_path(id)).await?;
-        self.delete_parts(parts).await
+        self.delete_parts(&part_paths(parts)).await?;
+        if self.upload_style() == UploadStyle::Parts {
+            // A part a PATCH wrote but never recorded (the process died, or the request
+            // ended, between the write and the row update) is found by its name.
+            let orphans = self.list(&layout::upload_part_prefix(id)).await?;
+            let orphans: Vec<&str> = orphans.iter().map(String::as_str).collect();
+            self.delete_parts(&orphans).await?;
+        }
+        Ok(())
     }
 
-    async fn delete_parts(&self, parts: &UploadParts) -> Result<(), StorageError> {
-        for p in &parts.parts {
-            match self.delete(&p.path).await {
+    async fn delete_parts(&self, paths: &[&str]) -> Result<(), StorageError> {
+        for path in paths.iter().copied() {
+            match self.delete(path).await {
                 Ok(()) => {}
                 Err(e) if e.is_not_found() => {}
                 Err(e) => return Err(e),
@@ -221,6 +229,11 @@ impl Engine {
             }
         }
     }
+}
+
+/// The object paths of an upload's recorded parts.
+fn part_paths(parts: &UploadParts) -> Vec<&str> {
+    parts.parts.iter().map(|p| p.path.as_str()).collect()
 }
 
 #[cfg(test)]
