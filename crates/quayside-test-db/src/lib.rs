@@ -6,9 +6,11 @@
 //!   server is unreachable this PANICS (tests must never skip silently).
 //! * [`garage`]: a real S3 server (Garage) with a fresh bucket per test, for the storage
 //!   drivers.
+//! * [`azurite`]: a real Azure Blob server (Azurite) with a fresh container per test.
 //! * `empty_*` variants skip migration. Call [`TestDb::cleanup`] at the end of a test;
 //!   if a test panics first, `Drop` drops the PostgreSQL database on a helper thread.
 
+pub mod azurite;
 pub mod garage;
 
 use std::path::PathBuf;
