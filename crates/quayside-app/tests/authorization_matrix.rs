@@ -234,7 +234,10 @@ async fn setup(app: &App) -> Vec<(R, Creds)> {
         .create_user("owner", "password", "owner@example.com")
         .await
         .expect("owner");
-    let org = auth.create_org("acme", owner).await.expect("org");
+    let org = auth
+        .create_organization("acme", None, owner)
+        .await
+        .expect("org");
     let mut ids = Vec::new();
     for name in ["admin", "writer", "reader", "nobody", "superuser"] {
         ids.push(
@@ -280,7 +283,7 @@ async fn setup(app: &App) -> Vec<(R, Creds)> {
         ("read", Some(Role::Read)),
         ("none", None),
     ] {
-        let (name, token) = auth.create_robot(org, short).await.expect("robot");
+        let (name, token) = common::robot(auth, org, short).await.expect("robot");
         let robot = db
             .account_by_username(&name)
             .await

@@ -5,9 +5,10 @@
 use std::collections::BTreeMap;
 
 use quayside_meta::identity::{
-    AccountRow, NewAccount, NewAppToken, NewOAuthApplication, NewOAuthToken, NewRobot,
+    AccountRow, NewAccount, NewAppToken, NewOAuthApplication, NewOAuthToken,
 };
 use quayside_meta::permissions::NewRepository;
+use quayside_meta::{RepositoryKind, Visibility};
 
 use crate::random::random_string;
 use crate::{utc_now, Auth, AuthError, Identity, Role};
@@ -86,6 +87,14 @@ impl Default for NewUserOptions {
 }
 
 /// Fields of a new OAuth application (Quay `create_application` arguments).
+/// What a new repository is made with (Quay's `create_repository` arguments).
+#[derive(Debug, Clone, Copy)]
+pub struct RepositorySpec<'a> {
+    pub public: bool,
+    pub kind: RepositoryKind,
+    pub description: Option<&'a str>,
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct OAuthApplicationSpec<'a> {
     pub name: &'a str,
@@ -185,18 +194,9 @@ impl Auth {
         Ok(self.inner.db.insert_account(&account).await?)
     }
 
-    /// Quay `create_organization`: org row, `owners` team (role admin) holding the owner.
-    /// The org's e-mail is derived from the owner's (`<local>+<org>@<domain>`, as
-    /// `CREATE_NAMESPACE_ON_PUSH` does), or a random UUID when the owner has none.
-    pub async fn create_org(&self, name: &str, owner_user_id: i64) -> Result<i64, AuthError> {
-        let Some(owner) = self.inner.db.account_by_id(owner_user_id).await? else {
-            return Err(AuthError::BadRequest(format!(
-                "Unknown owner for organization {name}"
-            )));
-        };
-        self.insert_org(name, &owner).await
-    }
-
+    /// An organization made on push (`CREATE_NAMESPACE_ON_PUSH`): org row, `owners` team
+    /// (role admin) holding the owner. Its e-mail is derived from the owner's
+    /// (`<local>+<org>@<domain>`), or a random UUID when the owner is a robot.
     async fn insert_org(&self, name: &str, owner: &AccountRow) -> Result<i64, AuthError> {
         if let Err(issue) = validate_username(name) {
             return Err(AuthError::BadRequest(format!(
@@ -232,58 +232,33 @@ impl Auth {
         }
     }
 
-    /// Quay `create_robot`: returns (`ns+name`, token). The token is stored encrypted with
-    /// `DATABASE_SECRET_KEY` in Quay's `v0$$` format.
-    pub async fn create_robot(
-        &self,
-        namespace_id: i64,
-        shortname: &str,
-    ) -> Result<(String, String), AuthError> {
-        if let Err(issue) = validate_username(shortname) {
-            return Err(AuthError::BadRequest(format!(
-                "The name for the robot '{shortname}' is invalid: {issue}"
-            )));
-        }
-        let parent = match self.inner.db.account_by_id(namespace_id).await? {
-            Some(p) if !p.robot => p,
-            _ => return Err(AuthError::BadRequest("Invalid namespace for robot".into())),
-        };
-        let username = format!("{}+{shortname}", parent.username);
-        if self
-            .inner
-            .db
-            .account_by_username(&username)
-            .await?
-            .is_some()
-        {
-            return Err(AuthError::BadRequest(format!(
-                "Existing robot with name: {username}"
-            )));
-        }
-        let token = random_string(64);
-        let encrypted_token = self.encrypter()?.encrypt(&token);
-        let email = uuid::Uuid::new_v4().to_string();
-        let mut account = self.new_account(&username, &email);
-        account.robot = true;
-        self.inner
-            .db
-            .insert_robot(&NewRobot {
-                account,
-                encrypted_token,
-                description: String::new(),
-            })
-            .await?;
-        Ok((username, token))
-    }
-
-    /// Quay `create_repository` (kind `image`): the creator gets `admin` unless it is an
-    /// organization, and the namespace's default permissions apply when the creator is
-    /// not the namespace itself.
+    /// Quay `create_repository` of an `image` repository with no description; see
+    /// [`Auth::create_repository_with`].
     pub async fn create_repository(
         &self,
         namespace: &str,
         name: &str,
         public: bool,
+        creator: Option<&Identity>,
+    ) -> Result<i64, AuthError> {
+        let spec = RepositorySpec {
+            public,
+            kind: RepositoryKind::Image,
+            description: None,
+        };
+        self.create_repository_with(namespace, name, &spec, creator)
+            .await
+    }
+
+    /// Quay `create_repository`: the repository with its kind and description, its counters
+    /// and the creator's `admin` permission (unless the creator is an organization) in one
+    /// transaction; then the namespace's default permissions when the creator is not the
+    /// namespace itself.
+    pub async fn create_repository_with(
+        &self,
+        namespace: &str,
+        name: &str,
+        spec: &RepositorySpec<'_>,
         creator: Option<&Identity>,
     ) -> Result<i64, AuthError> {
         if let Err(e) = quayside_oci::name::validate_repository(
@@ -297,7 +272,7 @@ impl Auth {
                 "Unknown namespace {namespace}"
             )));
         };
-        match self.create_repo_row(&ns, name, public, creator).await? {
+        match self.create_repo_row(&ns, name, spec, creator).await? {
             Some(id) => Ok(id),
             None => Err(AuthError::BadRequest(format!(
                 "Repository already exists: {namespace}/{name}"
@@ -309,7 +284,7 @@ impl Auth {
         &self,
         ns: &AccountRow,
         name: &str,
-        public: bool,
+        spec: &RepositorySpec<'_>,
         creator: Option<&Identity>,
     ) -> Result<Option<i64>, AuthError> {
         let db = &self.inner.db;
@@ -326,8 +301,9 @@ impl Auth {
             .insert_repository(&NewRepository {
                 namespace_id: ns.id,
                 name: name.to_owned(),
-                visibility: if public { "public" } else { "private" }.to_owned(),
-                kind: "image".to_owned(),
+                visibility: Visibility::public_if(spec.public),
+                kind: spec.kind,
+                description: spec.description.map(str::to_owned),
                 badge_token: uuid::Uuid::new_v4().to_string(),
                 admin_user_id,
                 action_count_date: yesterday,

@@ -34,7 +34,7 @@ use std::time::Duration;
 
 use quayside_meta::Db;
 
-pub use accounts::{NewUserOptions, OAuthApplicationSpec};
+pub use accounts::{NewUserOptions, OAuthApplicationSpec, RepositorySpec};
 pub use api_perms::{has_scope, repo_cap, team_cap, user_cap, TeamRole, UserRole};
 pub use error::AuthError;
 pub use jwt::TOKEN_LIFETIME_S;

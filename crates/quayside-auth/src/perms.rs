@@ -2,16 +2,13 @@
 //! `endpoints/v2/v2auth.py`, `data/model/permission.py`).
 
 use quayside_meta::identity::AccountRow;
-use quayside_meta::permissions::{RepoRow, REPO_STATE_MARKED_FOR_DELETION};
+use quayside_meta::permissions::RepoRow;
+use quayside_meta::{RepositoryKind, RepositoryState};
 use serde_json::{json, Map, Value};
 
 use crate::api_perms::TeamRole;
 use crate::jwt::{context_and_subject, DISABLED_TUF_ROOT, TOKEN_LIFETIME_S};
 use crate::{Auth, AuthError, Grant, Identity, Role};
-
-const STATE_NORMAL: i64 = 0;
-const STATE_READ_ONLY: i64 = 1;
-const STATE_MIRROR: i64 = 2;
 
 /// `ns/repo` with Quay's `parse_namespace_repository` library mapping.
 pub(crate) fn normalize_repo(name: &str, library_namespace: &str) -> String {
@@ -204,7 +201,7 @@ impl Auth {
             .db
             .repository_by_name(namespace, name)
             .await?
-            .filter(|r| r.state != REPO_STATE_MARKED_FOR_DELETION))
+            .filter(|r| r.state != RepositoryState::MarkedForDeletion))
     }
 
     /// Effective role on `namespace/repo`: grants, capped by OAuth scopes, and `read` on
@@ -223,7 +220,7 @@ impl Auth {
             Some(p) => self.granted_role(&p, &ns, repo_row.as_ref()).await?,
             None => None,
         };
-        let public = repo_row.as_ref().is_some_and(|r| r.visibility == "public")
+        let public = repo_row.as_ref().is_some_and(|r| r.visibility.is_public())
             && (!identity.is_anonymous() || self.inner.settings.anonymous_access);
         let global_reader = self.is_global_readonly_superuser(identity);
         Ok(if public || global_reader {
@@ -373,7 +370,7 @@ impl Auth {
             }
         }
         let mut repo = self.live_repo(&namespace, &reponame).await?;
-        let repo_is_public = repo.as_ref().is_some_and(|r| r.visibility == "public");
+        let repo_is_public = repo.as_ref().is_some_and(|r| r.visibility.is_public());
         let unsupported = |r: &RepoRow| {
             AuthError::Unsupported(format!(
                 "This repository is for managing {} and not container images.",
@@ -392,13 +389,13 @@ impl Auth {
             if let Some(p) = &principal {
                 if let Some(r) = &repo {
                     if role >= Some(Role::Write) {
-                        if r.kind != "image" {
+                        if r.kind != RepositoryKind::Image {
                             return Err(unsupported(r));
                         }
                         let may_push = match r.state {
-                            STATE_NORMAL => true,
+                            RepositoryState::Normal => true,
                             // Only the repository's mirroring robot pushes to a mirror.
-                            STATE_MIRROR => {
+                            RepositoryState::Mirror => {
                                 p.robot && db.mirror_robot_id(r.id).await? == Some(p.account_id)
                             }
                             _ => false,
@@ -419,14 +416,18 @@ impl Auth {
                                 .create_repo_row(
                                     ns,
                                     &reponame,
-                                    !s.create_private_repo_on_push,
+                                    &crate::RepositorySpec {
+                                        public: !s.create_private_repo_on_push,
+                                        kind: RepositoryKind::Image,
+                                        description: None,
+                                    },
                                     Some(identity),
                                 )
                                 .await?;
                             if created.is_some() {
                                 repo = self.live_repo(&namespace, &reponame).await?;
                                 if let Some(r) = &repo {
-                                    if r.kind != "image" {
+                                    if r.kind != RepositoryKind::Image {
                                         return Err(AuthError::Unsupported(
                                             "Cannot push to an app repository".into(),
                                         ));
@@ -443,7 +444,7 @@ impl Auth {
 
         if wants("pull") && (role >= Some(Role::Read) || repo_is_public) && ns_row.is_some() {
             if let Some(r) = &repo {
-                if r.kind != "image" {
+                if r.kind != RepositoryKind::Image {
                     return Err(unsupported(r));
                 }
             }
@@ -452,13 +453,13 @@ impl Auth {
 
         if wants("*") && role == Some(Role::Admin) {
             if let Some(r) = &repo {
-                if r.kind != "image" {
+                if r.kind != RepositoryKind::Image {
                     return Err(unsupported(r));
                 }
-                if r.state == STATE_NORMAL {
+                if r.state.is_writable() {
                     granted.push("*");
-                } else if r.state != STATE_READ_ONLY && r.state != STATE_MIRROR {
-                    tracing::debug!(repo = %full, state = r.state, "no * for repository state");
+                } else if !matches!(r.state, RepositoryState::ReadOnly | RepositoryState::Mirror) {
+                    tracing::debug!(repo = %full, state = %r.state, "no * for repository state");
                 }
             }
         }

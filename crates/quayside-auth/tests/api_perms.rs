@@ -33,7 +33,11 @@ async fn scopes_clamp_user_and_namespace_roles() {
             .create_user("alice", "password", "a@example.com")
             .await
             .expect("user");
-        let org = env.auth.create_org("acme", alice).await.expect("org");
+        let org = env
+            .auth
+            .create_organization("acme", None, alice)
+            .await
+            .expect("org");
         let acme = env
             .db()
             .account_by_id(org)
@@ -137,7 +141,10 @@ async fn superusers_and_global_readonly_superusers() {
             .create_user("owner", "password", "o@example.com")
             .await
             .expect("user");
-        env.auth.create_org("acme", owner).await.expect("org");
+        env.auth
+            .create_organization("acme", None, owner)
+            .await
+            .expect("org");
         env.auth
             .create_repository("acme", "private", false, None)
             .await
@@ -182,7 +189,11 @@ async fn superusers_and_global_readonly_superusers() {
             .create_user("owner", "password", "o@example.com")
             .await
             .expect("user");
-        let org = env.auth.create_org("acme", owner).await.expect("org");
+        let org = env
+            .auth
+            .create_organization("acme", None, owner)
+            .await
+            .expect("org");
         env.auth
             .create_repository("acme", "private", false, None)
             .await
@@ -297,8 +308,10 @@ async fn robots_disallow_refuses_robot_logins_except_whitelisted() {
             .await
             .expect("user");
         // Robots created before the switch (here: by the same code path).
-        let (ci, ci_token) = env.auth.create_robot(alice, "ci").await.expect("robot");
-        let (mirror, mirror_token) = env.auth.create_robot(alice, "mirror").await.expect("robot");
+        let (ci, ci_token) = common::robot(&env.auth, alice, "ci").await.expect("robot");
+        let (mirror, mirror_token) = common::robot(&env.auth, alice, "mirror")
+            .await
+            .expect("robot");
         let err = env
             .auth
             .verify_basic(&ci, &ci_token)

@@ -184,7 +184,7 @@ async fn robots() {
             .create_user("alice", "password123", "alice@example.com")
             .await
             .expect("user");
-        let (name, token) = e.auth.create_robot(uid, "builder").await.expect("robot");
+        let (name, token) = common::robot(&e.auth, uid, "builder").await.expect("robot");
         assert_eq!(name, "alice+builder");
         assert_eq!(token.len(), 64);
         let stored = scalar_string(
@@ -260,7 +260,7 @@ async fn robot_needs_database_secret_key() {
         .await
         .expect("user");
     assert!(matches!(
-        e.auth.create_robot(uid, "bot").await,
+        common::robot(&e.auth, uid, "bot").await,
         Err(AuthError::Unavailable(_))
     ));
     e.cleanup().await;

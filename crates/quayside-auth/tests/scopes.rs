@@ -59,7 +59,10 @@ async fn world(e: &Env) -> World {
     a.create_user("nobody", "password123", "nobody@example.com")
         .await
         .expect("u");
-    let org_id = a.create_org("acme", owner_id).await.expect("org");
+    let org_id = a
+        .create_organization("acme", None, owner_id)
+        .await
+        .expect("org");
     let private_id = a
         .create_repository("acme", "private", false, None)
         .await
@@ -76,7 +79,7 @@ async fn world(e: &Env) -> World {
     a.set_repo_permission(private_id, reader_id, Role::Read)
         .await
         .expect("perm");
-    let (robot_name, robot_token) = a.create_robot(org_id, "ci").await.expect("robot");
+    let (robot_name, robot_token) = common::robot(a, org_id, "ci").await.expect("robot");
     let robot_id = match a
         .verify_basic(&robot_name, &robot_token)
         .await
@@ -283,8 +286,8 @@ async fn push_to_create() {
             .await
             .expect("q")
             .expect("created");
-        assert_eq!(repo.visibility, "private");
-        assert_eq!(repo.kind, "image");
+        assert_eq!(repo.visibility, quayside_meta::Visibility::Private);
+        assert_eq!(repo.kind, quayside_meta::RepositoryKind::Image);
         let role = scalar_string(
             e.db(),
             r#"SELECT ro.name FROM repositorypermission p JOIN role ro ON ro.id = p.role_id
@@ -329,7 +332,7 @@ async fn push_to_create() {
             .await
             .expect("q")
             .expect("repo");
-        assert_eq!(repo.visibility, "public");
+        assert_eq!(repo.visibility, quayside_meta::Visibility::Public);
         e.cleanup().await;
     }
 }
@@ -459,7 +462,7 @@ async fn account_creation_rules() {
         msg(a.create_user("bob", "password123", "a@example.com").await),
         "Email has already been used: a@example.com"
     );
-    a.create_org("acme", id).await.expect("org");
+    a.create_organization("acme", None, id).await.expect("org");
     assert_eq!(
         msg(a.create_user("acme", "password123", "c@example.com").await),
         "Username has already been taken by an organization and cannot be reused: acme"

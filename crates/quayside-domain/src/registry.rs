@@ -9,7 +9,7 @@ use quayside_meta::registry::{
     BlobRow, BlobUploadRow, CatalogScope, CommitBlob, ManifestDelete, ManifestLabel, ManifestRow,
     NewManifest, RegistryRepo, TagManifest, TagTarget,
 };
-use quayside_meta::Db;
+use quayside_meta::{Db, RepositoryKind, RepositoryState};
 use quayside_oci::{labels, Digest, ParsedManifest};
 use quayside_storage::{
     layout, ByteStream, DistributedStorage, Engine, HashingWriter, UploadPart, UploadParts,
@@ -65,10 +65,8 @@ pub struct RepoRef {
     pub namespace: String,
     pub name: String,
     pub public: bool,
-    /// 0 normal, 1 read-only, 2 mirror, 4 org mirror.
-    pub state: i32,
-    /// `image` or `application`.
-    pub kind: String,
+    pub state: RepositoryState,
+    pub kind: RepositoryKind,
 }
 
 /// A blob visible in a repository.
@@ -230,7 +228,7 @@ fn repo_ref(r: RegistryRepo) -> RepoRef {
     RepoRef {
         id: i64::from(r.id),
         namespace_id: i64::from(r.namespace_id),
-        public: r.visibility == "public",
+        public: r.visibility.is_public(),
         namespace: r.namespace,
         name: r.name,
         state: r.state,

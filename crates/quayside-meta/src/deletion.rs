@@ -8,8 +8,8 @@
 use uuid::Uuid;
 
 use crate::identity::id32;
-use crate::permissions::REPO_STATE_MARKED_FOR_DELETION;
 use crate::queue::{canonical_queue_name, like_escape, INSERT_QUEUE_ITEM};
+use crate::RepositoryState;
 use crate::{with_pool, Db, MetaError};
 
 /// Quay's default `REPOSITORY_GC_QUEUE_NAME`.
@@ -36,7 +36,7 @@ impl Db {
     ) -> Result<Option<i64>, MetaError> {
         const FIND: &str = "SELECT r.name, u.username FROM repository r \
              JOIN \"user\" u ON u.id = r.namespace_user_id WHERE r.id = $1 AND r.state <> $2";
-        let marked = i32::try_from(REPO_STATE_MARKED_FOR_DELETION).unwrap_or(3);
+        let marked = RepositoryState::MarkedForDeletion;
         let new_name = Uuid::new_v4().to_string();
         let now_local = chrono::Local::now().naive_local();
         let now_utc = chrono::Utc::now().naive_utc();

@@ -153,7 +153,7 @@ impl Db {
     ) -> Result<Vec<GcRepo>, MetaError> {
         const SQL: &str = "SELECT r.id, u.id, u.username, r.name, u.removed_tag_expiration_s \
              FROM repository r JOIN \"user\" u ON u.id = r.namespace_user_id \
-             WHERE r.state <> 3 AND u.enabled = $1 AND ( \
+             WHERE r.state <> $6 AND u.enabled = $1 AND ( \
                EXISTS (SELECT 1 FROM tag t WHERE t.repository_id = r.id \
                        AND t.lifetime_end_ms IS NOT NULL \
                        AND t.lifetime_end_ms <= $2 - (u.removed_tag_expiration_s * 1000) \
@@ -168,6 +168,7 @@ impl Db {
                 .bind(false)
                 .bind(immutable_can_expire)
                 .bind(now)
+                .bind(crate::RepositoryState::MarkedForDeletion)
                 .fetch_all(pool)
                 .await
         })?;

@@ -23,10 +23,12 @@ mod tag_lifetime;
 pub mod tags;
 pub mod teams;
 pub mod users;
+pub mod vocab;
 
 pub use db::{sqlite_file, Backend, ConnectOptions, Db, MigrateOutcome, Pool, SchemaState};
 pub use error::MetaError;
 pub use registry::CatalogScope;
+pub use vocab::{RepositoryKind, RepositoryState, Visibility};
 
 /// Quay Alembic revision whose schema quayside reads and writes.
 pub const ALEMBIC_REVISION: &str = "9fa37f66a9b6";

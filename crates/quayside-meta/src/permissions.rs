@@ -5,11 +5,7 @@
 use chrono::NaiveDate;
 
 use crate::identity::id32;
-use crate::{with_pool, Db, MetaError};
-
-/// Quay's `RepositoryState.MARKED_FOR_DELETION`.
-pub const REPO_STATE_MARKED_FOR_DELETION: i64 = 3;
-const REPO_STATE_MARKED_FOR_DELETION_I32: i32 = 3;
+use crate::{with_pool, Db, MetaError, RepositoryKind, RepositoryState, Visibility};
 
 /// A repository with its namespace and lookup names resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,12 +14,9 @@ pub struct RepoRow {
     pub namespace_id: i64,
     pub namespace: String,
     pub name: String,
-    /// `public` or `private`.
-    pub visibility: String,
-    /// `image` or `application`.
-    pub kind: String,
-    /// 0 NORMAL, 1 READ_ONLY, 2 MIRROR, 3 MARKED_FOR_DELETION, 4 ORG_MIRROR.
-    pub state: i64,
+    pub visibility: Visibility,
+    pub kind: RepositoryKind,
+    pub state: RepositoryState,
 }
 
 #[derive(sqlx::FromRow)]
@@ -32,9 +25,9 @@ struct RepoDb {
     namespace_id: i32,
     namespace: String,
     name: String,
-    visibility: String,
-    kind: String,
-    state: i32,
+    visibility: Visibility,
+    kind: RepositoryKind,
+    state: RepositoryState,
 }
 
 /// Values for Quay's `create_repository`.
@@ -42,10 +35,10 @@ struct RepoDb {
 pub struct NewRepository {
     pub namespace_id: i64,
     pub name: String,
-    /// `public` or `private`.
-    pub visibility: String,
-    /// `image` or `application`.
-    pub kind: String,
+    pub visibility: Visibility,
+    pub kind: RepositoryKind,
+    /// `repository.description` (Quay: NULL unless given at creation).
+    pub description: Option<String>,
     pub badge_token: String,
     /// Gets an explicit `admin` permission (Quay: a non-organization creator).
     pub admin_user_id: Option<i64>,
@@ -90,7 +83,7 @@ impl Db {
             name: r.name,
             visibility: r.visibility,
             kind: r.kind,
-            state: r.state.into(),
+            state: r.state,
         }))
     }
 
@@ -166,8 +159,8 @@ impl Db {
             "SELECT COUNT(*) FROM repository WHERE namespace_user_id = $1 AND name = $2";
         const INSERT: &str = "INSERT INTO repository (namespace_user_id, name, visibility_id, \
              description, badge_token, kind_id, trust_enabled, state) \
-             VALUES ($1, $2, (SELECT id FROM visibility WHERE name = $3), NULL, $4, \
-             (SELECT id FROM repositorykind WHERE name = $5), $6, 0) RETURNING id";
+             VALUES ($1, $2, (SELECT id FROM visibility WHERE name = $3), $7, $4, \
+             (SELECT id FROM repositorykind WHERE name = $5), $6, $8) RETURNING id";
         let id: Option<i32> = with_pool!(self, pool => {
             let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
             let existing: i64 = sqlx::query_scalar(EXISTS)
@@ -182,10 +175,12 @@ impl Db {
             let inserted: Result<i32, sqlx::Error> = sqlx::query_scalar(INSERT)
                 .bind(id32(r.namespace_id)?)
                 .bind(&r.name)
-                .bind(&r.visibility)
+                .bind(r.visibility)
                 .bind(&r.badge_token)
-                .bind(&r.kind)
+                .bind(r.kind)
                 .bind(false)
+                .bind(&r.description)
+                .bind(RepositoryState::Normal)
                 .fetch_one(&mut *tx)
                 .await;
             let id = match inserted {
@@ -352,9 +347,9 @@ impl Db {
             sqlx::query_scalar(SQL)
                 .bind(account_id.map(id32).transpose()?)
                 .bind(include_public)
-                .bind("image")
-                .bind(REPO_STATE_MARKED_FOR_DELETION_I32)
-                .bind("public")
+                .bind(RepositoryKind::Image)
+                .bind(RepositoryState::MarkedForDeletion)
+                .bind(Visibility::Public)
                 .bind("admin")
                 .fetch_all(pool)
                 .await

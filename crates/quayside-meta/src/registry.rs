@@ -14,10 +14,9 @@
 use chrono::NaiveDateTime;
 
 use crate::tag_lifetime::end_alive_row;
-use crate::{with_pool, Backend, Db, MetaError};
+use crate::{with_pool, Backend, Db, MetaError, RepositoryKind, RepositoryState, Visibility};
 
-/// Repository states (`repository.state`).
-pub const REPO_STATE_MARKED_FOR_DELETION: i32 = 3;
+const REPO_STATE_MARKED_FOR_DELETION: RepositoryState = RepositoryState::MarkedForDeletion;
 
 /// A repository row with the names the registry needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,11 +25,9 @@ pub struct RegistryRepo {
     pub namespace_id: i32,
     pub namespace: String,
     pub name: String,
-    /// `visibility.name`: `public` or `private`.
-    pub visibility: String,
-    pub state: i32,
-    /// `repositorykind.name`: `image` or `application`.
-    pub kind: String,
+    pub visibility: Visibility,
+    pub state: RepositoryState,
+    pub kind: RepositoryKind,
 }
 
 /// An `imagestorage` row visible somewhere, with the names of the locations holding it.
@@ -216,7 +213,15 @@ const REPO_JOINS: &str = r#"JOIN "user" u ON u.id = r.namespace_user_id
             JOIN visibility v ON v.id = r.visibility_id
             JOIN repositorykind k ON k.id = r.kind_id"#;
 
-type RepoTuple = (i32, i32, String, String, String, i32, String);
+type RepoTuple = (
+    i32,
+    i32,
+    String,
+    String,
+    Visibility,
+    RepositoryState,
+    RepositoryKind,
+);
 
 /// A repository row followed by the (optional) columns of a manifest row.
 type RepoManifestTuple = (
@@ -224,9 +229,9 @@ type RepoManifestTuple = (
     i32,
     String,
     String,
-    String,
-    i32,
-    String,
+    Visibility,
+    RepositoryState,
+    RepositoryKind,
     Option<i32>,
     Option<String>,
     Option<String>,
@@ -241,9 +246,9 @@ type RepoBlobTuple = (
     i32,
     String,
     String,
-    String,
-    i32,
-    String,
+    Visibility,
+    RepositoryState,
+    RepositoryKind,
     Option<i32>,
     Option<String>,
     Option<String>,

@@ -6,11 +6,10 @@
 use chrono::{NaiveDate, NaiveDateTime};
 
 use crate::identity::{id32, id32_cursor};
-use crate::permissions::REPO_STATE_MARKED_FOR_DELETION;
-use crate::{with_pool, Db, MetaError};
+use crate::{with_pool, Db, MetaError, RepositoryKind, RepositoryState, Visibility};
 
-fn marked_state() -> i32 {
-    i32::try_from(REPO_STATE_MARKED_FOR_DELETION).unwrap_or(3)
+fn marked_state() -> RepositoryState {
+    RepositoryState::MarkedForDeletion
 }
 
 /// A live repository (not marked for deletion) with what Quay's repository view shows.
@@ -23,11 +22,9 @@ pub struct RepoDetails {
     pub description: Option<String>,
     pub badge_token: String,
     pub trust_enabled: bool,
-    /// `public` or `private`.
-    pub visibility: String,
-    /// `image` or `application`.
-    pub kind: String,
-    pub state: i64,
+    pub visibility: Visibility,
+    pub kind: RepositoryKind,
+    pub state: RepositoryState,
     pub namespace_is_org: bool,
     pub namespace_tag_expiration_s: i64,
     /// The namespace has no `stripe_id` (Quay's `is_free_account`).
@@ -42,9 +39,9 @@ type DetailsDb = (
     Option<String>,
     String,
     bool,
-    String,
-    String,
-    i32,
+    Visibility,
+    RepositoryKind,
+    RepositoryState,
     bool,
     i64,
     Option<String>,
@@ -71,12 +68,20 @@ pub struct RepoListRow {
     pub namespace: String,
     pub name: String,
     pub description: Option<String>,
-    pub visibility: String,
-    pub kind: String,
-    pub state: i64,
+    pub visibility: Visibility,
+    pub kind: RepositoryKind,
+    pub state: RepositoryState,
 }
 
-type ListDb = (i32, String, String, Option<String>, String, String, i32);
+type ListDb = (
+    i32,
+    String,
+    String,
+    Option<String>,
+    Visibility,
+    RepositoryKind,
+    RepositoryState,
+);
 
 fn list_row(r: ListDb) -> RepoListRow {
     RepoListRow {
@@ -86,7 +91,7 @@ fn list_row(r: ListDb) -> RepoListRow {
         description: r.3,
         visibility: r.4,
         kind: r.5,
-        state: r.6.into(),
+        state: r.6,
     }
 }
 
@@ -100,7 +105,7 @@ pub struct VisibleRepoFilter {
     pub all: bool,
     pub include_public: bool,
     pub namespace: Option<String>,
-    pub kind: String,
+    pub kind: RepositoryKind,
     /// Only ids `>= start_id` (pagination).
     pub start_id: Option<i64>,
     pub limit: i64,
@@ -168,19 +173,11 @@ impl Db {
             trust_enabled: r.6,
             visibility: r.7,
             kind: r.8,
-            state: r.9.into(),
+            state: r.9,
             namespace_is_org: r.10,
             namespace_tag_expiration_s: r.11,
             namespace_free: r.12.is_none(),
         }))
-    }
-
-    /// Whether `repositorykind` has a row called `name`.
-    pub async fn repository_kind_exists(&self, name: &str) -> Result<bool, MetaError> {
-        const SQL: &str = "SELECT COUNT(*) FROM repositorykind WHERE name = $1";
-        let n: i64 =
-            with_pool!(self, pool => sqlx::query_scalar(SQL).bind(name).fetch_one(pool).await)?;
-        Ok(n > 0)
     }
 
     /// Whether the user starred the repository.
@@ -253,11 +250,10 @@ impl Db {
         Ok(())
     }
 
-    /// `visibility` is `public` or `private`.
     pub async fn set_repository_visibility(
         &self,
         repository_id: i64,
-        visibility: &str,
+        visibility: Visibility,
     ) -> Result<(), MetaError> {
         const SQL: &str =
             "UPDATE repository SET visibility_id = (SELECT id FROM visibility WHERE name = $2) WHERE id = $1";
@@ -267,28 +263,13 @@ impl Db {
         Ok(())
     }
 
-    /// `kind` is a `repositorykind` name.
-    pub async fn set_repository_kind(
-        &self,
-        repository_id: i64,
-        kind: &str,
-    ) -> Result<(), MetaError> {
-        const SQL: &str =
-            "UPDATE repository SET kind_id = (SELECT id FROM repositorykind WHERE name = $2) WHERE id = $1";
-        with_pool!(self, pool => {
-            sqlx::query(SQL).bind(id32(repository_id)?).bind(kind).execute(pool).await.map(|_| ())
-        })?;
-        Ok(())
-    }
-
     /// Quay's `RepositoryState` value (0 NORMAL, 1 READ_ONLY, 2 MIRROR, …).
     pub async fn set_repository_state(
         &self,
         repository_id: i64,
-        state: i64,
+        state: RepositoryState,
     ) -> Result<(), MetaError> {
         const SQL: &str = "UPDATE repository SET state = $2 WHERE id = $1";
-        let state = i32::try_from(state).unwrap_or(0);
         with_pool!(self, pool => {
             sqlx::query(SQL).bind(id32(repository_id)?).bind(state).execute(pool).await.map(|_| ())
         })?;
@@ -352,7 +333,7 @@ impl Db {
         let rows: Vec<ListDb> = with_pool!(self, pool => {
             sqlx::query_as(&sql)
                 .bind(marked_state())
-                .bind(&f.kind)
+                .bind(f.kind)
                 .bind(start)
                 .bind(&namespace)
                 .fetch_all(pool)
@@ -366,7 +347,7 @@ impl Db {
     pub async fn starred_repositories(
         &self,
         user_id: i64,
-        kind: &str,
+        kind: RepositoryKind,
     ) -> Result<Vec<RepoListRow>, MetaError> {
         let sql = format!(
             "SELECT {LIST_COLS} {LIST_FROM} JOIN star s ON s.repository_id = r.id \

@@ -40,7 +40,7 @@ pub struct RobotListRow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RobotPermissionRow {
     pub repository_name: String,
-    pub visibility: String,
+    pub visibility: crate::Visibility,
     pub role: String,
 }
 
@@ -241,7 +241,7 @@ impl Db {
             JOIN role ro ON ro.id = p.role_id
             JOIN "user" u ON u.id = p.user_id
             WHERE u.username = $1 AND u.robot = $2 ORDER BY p.id"#;
-        let rows: Vec<(String, String, String)> = with_pool!(self, pool => {
+        let rows: Vec<(String, crate::Visibility, String)> = with_pool!(self, pool => {
             sqlx::query_as(SQL).bind(robot_username).bind(true).fetch_all(pool).await
         })?;
         Ok(rows

@@ -90,8 +90,7 @@ pub struct NewNotification {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TeamRepoPermission {
     pub repository: String,
-    /// `public` or `private`.
-    pub visibility: String,
+    pub visibility: crate::Visibility,
     pub role: String,
 }
 
@@ -442,7 +441,7 @@ impl Db {
              JOIN visibility v ON v.id = r.visibility_id \
              JOIN role ro ON ro.id = p.role_id \
              WHERE p.team_id = $1 ORDER BY p.id";
-        let rows: Vec<(String, String, String)> = with_pool!(self, pool => {
+        let rows: Vec<(String, crate::Visibility, String)> = with_pool!(self, pool => {
             sqlx::query_as(SQL).bind(id32(team_id)?).fetch_all(pool).await
         })?;
         Ok(rows

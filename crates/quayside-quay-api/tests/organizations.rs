@@ -625,8 +625,7 @@ async fn members_and_collaborators() {
             id_of(&env, "bob").await,
             id_of(&env, "carol").await,
         );
-        env.auth
-            .create_robot(org.account.id, "bot")
+        common::robot(&env.auth, org.account.id, "bot")
             .await
             .expect("robot");
         let bot_id = id_of(&env, "acme+bot").await;

@@ -64,10 +64,9 @@ async fn user_permissions() {
         let org = env.org("acme", owner).await;
         team(&env, org, "devs", "member", &[member]).await;
         let repo = env.repo("acme", "app", false, Some(owner)).await;
-        let (_, robot_token) = env.auth.create_robot(org, "bot").await.expect("robot");
+        let (_, robot_token) = common::robot(&env.auth, org, "bot").await.expect("robot");
         let _ = robot_token;
-        env.auth
-            .create_robot(owner, "mine")
+        common::robot(&env.auth, owner, "mine")
             .await
             .expect("user robot");
 

@@ -56,7 +56,7 @@ async fn setup(env: &Env) -> (i64, i64, String, String) {
         .await
         .expect("team");
     db.add_team_member(devs, bob_id).await.expect("member");
-    env.auth.create_robot(org, "bot").await.expect("robot");
+    common::robot(&env.auth, org, "bot").await.expect("robot");
     (org, devs, alice, bob)
 }
 

@@ -165,7 +165,7 @@ async fn create_repository() {
             .expect("db")
             .expect("repo");
         assert_eq!(details.description.as_deref(), Some("My app"));
-        assert_eq!(details.visibility, "private");
+        assert_eq!(details.visibility, quayside_meta::Visibility::Private);
         let perm = env
             .tdb
             .db()

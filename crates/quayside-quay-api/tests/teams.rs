@@ -320,9 +320,11 @@ async fn members_are_added_directly_without_invites() {
             )
             .await;
         assert_eq!(r.status, 200, "{r:?}");
-        env.auth.create_robot(org, "bot").await.expect("robot");
+        common::robot(&env.auth, org, "bot").await.expect("robot");
         let bob_id = id_of(&env, "bob").await;
-        env.auth.create_robot(bob_id, "mine").await.expect("robot");
+        common::robot(&env.auth, bob_id, "mine")
+            .await
+            .expect("robot");
         let members = "/api/v1/organization/acme/team/devs/members";
 
         let r = env
@@ -525,7 +527,7 @@ async fn non_members_are_invited_with_mailing_and_require_team_invite() {
             .call("PUT", &format!("{members}/bob"), Some(&alice), None)
             .await;
         assert_eq!(r.json["invited"], false, "{r:?}");
-        env.auth.create_robot(org, "bot").await.expect("robot");
+        common::robot(&env.auth, org, "bot").await.expect("robot");
         let r = env
             .call("PUT", &format!("{members}/acme+bot"), Some(&alice), None)
             .await;

@@ -178,7 +178,7 @@ async fn user_information_views() {
         let (alice, alice_t) = env.user_with_token("alice").await;
         env.user("bob").await;
         env.org("acme", alice).await;
-        env.auth.create_robot(alice, "bot").await.expect("robot");
+        common::robot(&env.auth, alice, "bot").await.expect("robot");
 
         let r = env.get("/api/v1/users/bob", Some(&alice_t)).await;
         assert_eq!(r.status, 200, "{r:?}");
@@ -464,7 +464,7 @@ async fn change_metadata_and_rename() {
         let (alice, alice_t) = env.user_with_token("alice").await;
         env.user("bob").await;
         env.org("acme", alice).await;
-        env.auth.create_robot(alice, "bot").await.expect("robot");
+        common::robot(&env.auth, alice, "bot").await.expect("robot");
 
         let r = env
             .call(

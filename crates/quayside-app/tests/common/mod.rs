@@ -98,3 +98,19 @@ pub async fn registry_token(app: &App, creds: Option<(&str, &str)>, scope: &str)
     }
     r.json["token"].as_str().map(str::to_owned)
 }
+
+/// A robot under the account `namespace_id`, made by the robot API's own path
+/// (`Auth::create_robot_account`): (`namespace+short`, token).
+pub async fn robot(
+    auth: &quayside_auth::Auth,
+    namespace_id: i64,
+    short: &str,
+) -> Result<(String, String), quayside_auth::AuthError> {
+    let parent = auth
+        .db()
+        .account_by_id(namespace_id)
+        .await?
+        .expect("robot parent account");
+    let made = auth.create_robot_account(&parent, short, "", None).await?;
+    Ok((made.robot.username, made.token))
+}

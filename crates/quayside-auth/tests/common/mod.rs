@@ -124,3 +124,19 @@ pub async fn decode_with_db_jwk(db: &Db, token: &str, audience: &str) -> serde_j
         .expect("token verifies with the DB key")
         .claims
 }
+
+/// A robot under the account `namespace_id`, made by the robot API's own path
+/// (`Auth::create_robot_account`): (`namespace+short`, token).
+pub async fn robot(
+    auth: &quayside_auth::Auth,
+    namespace_id: i64,
+    short: &str,
+) -> Result<(String, String), quayside_auth::AuthError> {
+    let parent = auth
+        .db()
+        .account_by_id(namespace_id)
+        .await?
+        .expect("robot parent account");
+    let made = auth.create_robot_account(&parent, short, "", None).await?;
+    Ok((made.robot.username, made.token))
+}

@@ -185,7 +185,7 @@ async fn repo_scope(ctx: &Ctx) -> Result<Scope, QuayApiError> {
         .db()
         .repository_by_name(ns, name)
         .await?
-        .filter(|r| r.state != quayside_meta::permissions::REPO_STATE_MARKED_FOR_DELETION)
+        .filter(|r| r.state != quayside_meta::RepositoryState::MarkedForDeletion)
         .ok_or_else(QuayApiError::not_found)?;
     Ok(Scope {
         account_id: None,

@@ -16,8 +16,9 @@
 use axum::http::StatusCode;
 use base64::Engine;
 use chrono::{Datelike, Duration, NaiveDate, Utc};
-use quayside_auth::{AuthError, Role};
+use quayside_auth::{AuthError, RepositorySpec, Role};
 use quayside_meta::repos::{RepoDetails, RepoListRow, VisibleRepoFilter};
+use quayside_meta::{RepositoryKind, RepositoryState, Visibility};
 use serde_json::{json, Map, Value};
 
 use crate::ctx::{no_content, ok, one_of, py_repr, with_status, Body, Ctx};
@@ -37,19 +38,8 @@ const LIST_REQUIRED: &str = "namespace, starred or public are required for this 
 const BAD_REQUEST_TEXT: &str =
     "The browser (or proxy) sent a request that this server could not understand.";
 
-const STATE_NAMES: [&str; 5] = [
-    "NORMAL",
-    "READ_ONLY",
-    "MIRROR",
-    "MARKED_FOR_DELETION",
-    "ORG_MIRROR",
-];
-
-fn state_name(state: i64) -> Value {
-    usize::try_from(state)
-        .ok()
-        .and_then(|i| STATE_NAMES.get(i))
-        .map_or(Value::Null, |s| Value::from(*s))
+fn state_name(state: RepositoryState) -> Value {
+    Value::from(state.name())
 }
 
 const LIST_PARAMS: &[QueryParam] = &[
@@ -249,15 +239,15 @@ async fn create_repo(ctx: Ctx) -> ApiResult {
         ));
     }
     let kind = match body.get("repo_kind") {
-        None | Some(Value::Null) => "image".to_owned(),
-        Some(Value::String(s)) => {
-            if s != "image" && s != "application" {
+        None | Some(Value::Null) => RepositoryKind::Image,
+        Some(Value::String(s)) => match RepositoryKind::from_name(s) {
+            Some(k) => k,
+            None => {
                 return Err(QuayApiError::invalid_request(format!(
                     "'{s}' is not one of ['image', 'application', None]"
-                )));
+                )))
             }
-            s.clone()
-        }
+        },
         Some(other) => {
             return Err(QuayApiError::invalid_request(format!(
                 "{} is not of type 'string', 'null'",
@@ -297,10 +287,14 @@ async fn create_repo(ctx: Ctx) -> ApiResult {
     }
     let repo_id = match ctx
         .auth()
-        .create_repository(
+        .create_repository_with(
             &namespace,
             &repository,
-            visibility == "public",
+            &RepositorySpec {
+                public: visibility == "public",
+                kind,
+                description: Some(&description),
+            },
             Some(ctx.identity()),
         )
         .await
@@ -314,10 +308,6 @@ async fn create_repo(ctx: Ctx) -> ApiResult {
         }
         Err(e) => return Err(e.into()),
     };
-    db.set_repository_description(repo_id, &description).await?;
-    if kind != "image" {
-        db.set_repository_kind(repo_id, &kind).await?;
-    }
     ctx.log(
         "create_repo",
         ns.id,
@@ -364,20 +354,20 @@ async fn list_repos(ctx: Ctx) -> ApiResult {
         return Err(QuayApiError::bad_request(BAD_REQUEST_TEXT));
     }
     let db = ctx.auth().db();
-    if !db.repository_kind_exists(&kind).await? {
+    let Some(kind) = RepositoryKind::from_name(&kind) else {
         let msg = if starred {
             "Unknown kind of repository"
         } else {
             "Unknown repository kind"
         };
         return Err(QuayApiError::bad_request(msg));
-    }
+    };
     let mut next_page = None;
     let repos: Vec<RepoListRow> = match (&user, starred) {
         (Some((uid, _)), true) => {
             let mut visible = Vec::new();
-            for r in db.starred_repositories(*uid, &kind).await? {
-                let readable = r.visibility == "public"
+            for r in db.starred_repositories(*uid, kind).await? {
+                let readable = r.visibility.is_public()
                     || ctx.repo_role(&r.namespace, &r.name).await? >= Some(Role::Read);
                 if readable {
                     visible.push(r);
@@ -396,7 +386,7 @@ async fn list_repos(ctx: Ctx) -> ApiResult {
                     all,
                     include_public: public,
                     namespace: namespace.clone(),
-                    kind: kind.clone(),
+                    kind,
                     start_id,
                     limit: REPOS_PER_PAGE + 1,
                 })
@@ -431,7 +421,7 @@ async fn list_repos(ctx: Ctx) -> ApiResult {
     };
     let star_set: std::collections::HashSet<i64> = match &user {
         Some((uid, _)) => db
-            .starred_repositories(*uid, &kind)
+            .starred_repositories(*uid, kind)
             .await?
             .into_iter()
             .map(|r| r.id)
@@ -445,7 +435,7 @@ async fn list_repos(ctx: Ctx) -> ApiResult {
                 "namespace": r.namespace,
                 "name": r.name,
                 "description": r.description,
-                "is_public": r.visibility == "public",
+                "is_public": r.visibility.is_public(),
                 "kind": kind,
                 "state": state_name(r.state),
                 "quota": Value::Null,
@@ -481,12 +471,12 @@ async fn get_repo(ctx: Ctx) -> ApiResult {
         Some((uid, _)) => db.is_repository_starred(uid, repo.id).await?,
         None => false,
     };
-    let is_public = repo.visibility == "public";
+    let is_public = repo.visibility.is_public();
     let role = ctx.repo_role(&repo.namespace, &repo.name).await?;
     let full_access = ctx.auth().is_full_access_superuser(ctx.identity());
-    let can_write = (role >= Some(Role::Write) || full_access) && repo.state == 0;
+    let can_write = (role >= Some(Role::Write) || full_access) && repo.state.is_writable();
     let can_admin = role == Some(Role::Admin) || full_access;
-    let mut data = if repo.kind == "application" {
+    let mut data = if repo.kind == RepositoryKind::Application {
         json!({
             "namespace": repo.namespace,
             "name": repo.name,
@@ -538,7 +528,7 @@ async fn get_repo(ctx: Ctx) -> ApiResult {
     };
     data["can_write"] = Value::from(can_write);
     data["can_admin"] = Value::from(can_admin);
-    if include_stats && repo.kind != "application" {
+    if include_stats && repo.kind != RepositoryKind::Application {
         data["stats"] = Value::Array(stats(&ctx, repo.id).await?);
     }
     Ok(ok(data))
@@ -612,9 +602,8 @@ async fn delete_repo(ctx: Ctx) -> ApiResult {
 async fn change_visibility(ctx: Ctx) -> ApiResult {
     require_repo(&ctx, Role::Admin, true).await?;
     let body = ctx.json()?;
-    let visibility = body
-        .req_enum("visibility", &["public", "private"])?
-        .to_owned();
+    let visibility = body.req_enum("visibility", &["public", "private"])?;
+    let visibility = Visibility::public_if(visibility == "public");
     let (ns, name) = ctx.repo_param();
     let Some(repo) = ctx.auth().db().repository_details(ns, name).await? else {
         // Quay's handler falls through and returns nothing: `200 null`.
@@ -622,7 +611,7 @@ async fn change_visibility(ctx: Ctx) -> ApiResult {
     };
     ctx.auth()
         .db()
-        .set_repository_visibility(repo.id, &visibility)
+        .set_repository_visibility(repo.id, visibility)
         .await?;
     ctx.log(
         "change_repo_visibility",
@@ -669,16 +658,13 @@ async fn change_state(ctx: Ctx) -> ApiResult {
     let state_name_req = body.req_str("state")?.to_owned();
     one_of(&state_name_req, &["NORMAL", "READ_ONLY", "MIRROR"])?;
     let repo = repo_or_404(&ctx).await?;
-    let Some(state) = STATE_NAMES.iter().position(|s| *s == state_name_req) else {
+    let Some(state) = RepositoryState::from_name(&state_name_req) else {
         return Err(QuayApiError::Body(
             StatusCode::BAD_REQUEST,
             json!({"detail": format!("{state_name_req} is not a valid Repository state.")}),
         ));
     };
-    ctx.auth()
-        .db()
-        .set_repository_state(repo.id, state as i64)
-        .await?;
+    ctx.auth().db().set_repository_state(repo.id, state).await?;
     ctx.log(
         "change_repo_state",
         repo.namespace_id,
@@ -701,8 +687,7 @@ mod tests {
 
     #[test]
     fn state_names() {
-        assert_eq!(state_name(0), "NORMAL");
-        assert_eq!(state_name(4), "ORG_MIRROR");
-        assert_eq!(state_name(9), Value::Null);
+        assert_eq!(state_name(RepositoryState::Normal), "NORMAL");
+        assert_eq!(state_name(RepositoryState::OrgMirror), "ORG_MIRROR");
     }
 }

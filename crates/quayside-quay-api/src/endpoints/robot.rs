@@ -399,7 +399,7 @@ async fn permissions(ctx: &Ctx, parent: &AccountRow, short: &str) -> ApiResult {
         .into_iter()
         .map(|p| {
             json!({
-                "repository": {"name": p.repository_name, "is_public": p.visibility == "public"},
+                "repository": {"name": p.repository_name, "is_public": p.visibility.is_public()},
                 "role": p.role,
             })
         })

@@ -160,16 +160,19 @@ pub(crate) async fn guard_repo(
     }
     let repo = ctx.auth().db().registry_repository(ns, name).await?;
     if let Some(r) = &repo {
-        if r.kind == "application" {
+        if r.kind == quayside_meta::RepositoryKind::Application {
             return Err(QuayApiError::Message(
                 StatusCode::NOT_IMPLEMENTED,
                 NOT_IMPLEMENTED.into(),
             ));
         }
-        if check_state && r.state != 0 {
+        if check_state && !r.state.is_writable() {
             return Err(QuayApiError::Message(
                 StatusCode::SERVICE_UNAVAILABLE,
-                format!("Repository is in read only or mirror mode: {}", r.state),
+                format!(
+                    "Repository is in read only or mirror mode: {}",
+                    r.state.code()
+                ),
             ));
         }
     }

@@ -467,7 +467,7 @@ async fn team_permissions(ctx: Ctx) -> ApiResult {
         .into_iter()
         .map(|p| {
             json!({
-                "repository": {"name": p.repository, "is_public": p.visibility == "public"},
+                "repository": {"name": p.repository, "is_public": p.visibility.is_public()},
                 "role": p.role,
             })
         })

@@ -182,7 +182,7 @@ impl Env {
     /// An organization owned by `owner_id` (who lands in its `owners` team).
     pub async fn org(&self, name: &str, owner_id: i64) -> i64 {
         self.auth
-            .create_org(name, owner_id)
+            .create_organization(name, None, owner_id)
             .await
             .expect("create org")
     }
@@ -268,4 +268,20 @@ pub fn keys(v: &Value) -> Vec<String> {
         .unwrap_or_default();
     k.sort();
     k
+}
+
+/// A robot under the account `namespace_id`, made by the robot API's own path
+/// (`Auth::create_robot_account`): (`namespace+short`, token).
+pub async fn robot(
+    auth: &quayside_auth::Auth,
+    namespace_id: i64,
+    short: &str,
+) -> Result<(String, String), quayside_auth::AuthError> {
+    let parent = auth
+        .db()
+        .account_by_id(namespace_id)
+        .await?
+        .expect("robot parent account");
+    let made = auth.create_robot_account(&parent, short, "", None).await?;
+    Ok((made.robot.username, made.token))
 }
