@@ -137,12 +137,37 @@ fn location(id: &str, driver: &str, params: serde_json::Value) -> LocationConfig
 }
 
 fn s3_params(bucket: &garage::Bucket, storage_path: &str) -> serde_json::Value {
-    let map: serde_json::Map<String, serde_json::Value> = bucket
-        .s3_storage_params(storage_path)
+    params_object(bucket.s3_storage_params(storage_path))
+}
+
+/// A driver's `(key, value)` parameters as the JSON object of a storage config entry.
+fn params_object(params: Vec<(&'static str, String)>) -> serde_json::Value {
+    params
         .into_iter()
         .map(|(k, v)| (k.to_string(), serde_json::Value::String(v)))
-        .collect();
-    serde_json::Value::Object(map)
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+/// Writes a blob through `engine` (a location with `storage_path: /datastorage/registry`) and
+/// checks, through `root` (the same bucket or container at `/`), that it landed at Quay's
+/// key `<storage_path without the leading slash>/sha256/<2>/<hex>`. Returns the keys under
+/// `datastorage/`.
+async fn blob_lands_under_quays_key(engine: &Engine, root: &Engine) -> Vec<String> {
+    let data = testsuite::pattern(40_000, 3);
+    let hex = sha2_hex(&data);
+    let mut w = engine
+        .writer(&layout::blob_path(&hex).expect("path"), false)
+        .await
+        .expect("writer");
+    w.write(data.into()).await.expect("write");
+    w.finish().await.expect("finish");
+    let keys = root.list("datastorage/").await.expect("list");
+    assert!(
+        keys.contains(&format!("datastorage/registry/sha256/{}/{hex}", &hex[..2])),
+        "{keys:?}"
+    );
+    keys
 }
 
 /// Every key under `prefix` in the bucket, read through a location rooted at the bucket.
@@ -167,20 +192,9 @@ async fn s3_storage_passes_the_suite_with_quays_keys() {
         "S3 cannot append"
     );
     testsuite::run_all(&engine).await;
-    // Quay's keys: `<storage_path without the leading slash>/sha256/<2>/<hex>`.
-    let data = testsuite::pattern(40_000, 3);
-    let hex = sha2_hex(&data);
-    let mut w = engine
-        .writer(&layout::blob_path(&hex).expect("path"), false)
-        .await
-        .expect("writer");
-    w.write(data.into()).await.expect("write");
-    w.finish().await.expect("finish");
-    let keys = bucket_keys(&bucket, "datastorage/").await;
-    assert!(
-        keys.contains(&format!("datastorage/registry/sha256/{}/{hex}", &hex[..2])),
-        "{keys:?}"
-    );
+    let root = Engine::open(&location("raw", "S3Storage", s3_params(&bucket, "/")))
+        .expect("open bucket root");
+    let keys = blob_lands_under_quays_key(&engine, &root).await;
     assert!(
         keys.contains(&"datastorage/registry/_verify".to_string()),
         "{keys:?}"
@@ -418,12 +432,7 @@ async fn s3_read_cut_midway_resumes() {
 }
 
 fn azure_params(container: &azurite::Container, storage_path: &str) -> serde_json::Value {
-    let map: serde_json::Map<String, serde_json::Value> = container
-        .azure_storage_params(storage_path)
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), serde_json::Value::String(v)))
-        .collect();
-    serde_json::Value::Object(map)
+    params_object(container.azure_storage_params(storage_path))
 }
 
 /// AzureStorage on a real Azure Blob server (Azurite): the suite, parts uploads, and
@@ -443,25 +452,13 @@ async fn azure_storage_passes_the_suite_with_quays_keys() {
         "Azure block blobs cannot append in place"
     );
     testsuite::run_all(&engine).await;
-    let data = testsuite::pattern(40_000, 3);
-    let hex = sha2_hex(&data);
-    let mut w = engine
-        .writer(&layout::blob_path(&hex).expect("path"), false)
-        .await
-        .expect("writer");
-    w.write(data.into()).await.expect("write");
-    w.finish().await.expect("finish");
     let root = Engine::open(&location(
         "raw",
         "AzureStorage",
         azure_params(&container, "/"),
     ))
     .expect("open container root");
-    let keys = root.list("datastorage/").await.expect("list");
-    assert!(
-        keys.contains(&format!("datastorage/registry/sha256/{}/{hex}", &hex[..2])),
-        "{keys:?}"
-    );
+    blob_lands_under_quays_key(&engine, &root).await;
 
     // A wrong key is refused by the server, as an error that names the location.
     let mut bad = azure_params(&container, "/x");

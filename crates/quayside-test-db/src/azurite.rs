@@ -10,14 +10,14 @@
 //! so it stops when the test process ends, however it ends.
 
 use std::io::{Read as _, Write as _};
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+
+use crate::server::{find_program, free_port, spawn_with_lifeline};
 
 /// Environment variable naming the `azurite-blob` launcher.
 pub const AZURITE_ENV: &str = "QUAYSIDE_AZURITE";
@@ -133,56 +133,22 @@ fn create_container(port: u16, name: &str) -> Result<(), String> {
     }
 }
 
-fn find_launcher() -> Result<PathBuf, String> {
-    if let Ok(p) = std::env::var(AZURITE_ENV) {
-        return Ok(PathBuf::from(p));
-    }
-    if let Some(paths) = std::env::var_os("PATH") {
-        for dir in std::env::split_paths(&paths) {
-            let candidate = dir.join("azurite-blob");
-            if candidate.is_file() {
-                return Ok(candidate);
-            }
-        }
-    }
-    let cached = PathBuf::from(CACHED_AZURITE);
-    if cached.is_file() {
-        return Ok(cached);
-    }
-    Err("no azurite-blob launcher found".to_string())
-}
-
 fn start() -> Result<Azurite, String> {
-    let bin = find_launcher()?;
+    let bin = find_program(AZURITE_ENV, "azurite-blob", CACHED_AZURITE)?;
     let dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| format!("no free port: {e}"))?;
-    let log = std::fs::File::create(dir.path().join("azurite.log"))
-        .map_err(|e| format!("log file: {e}"))?;
+    let port = free_port()?;
+    let port_arg = port.to_string();
+    let data = dir.path().join("data");
     // `--skipApiVersionCheck`: OpenDAL may speak a newer REST version than this Azurite
     // knows; the operations it uses are the same.
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(
-            "\"$0\" --blobHost 127.0.0.1 --blobPort \"$1\" --location \"$2/data\" --silent \
-             --skipApiVersionCheck --disableTelemetry & pid=$!; cat >/dev/null; kill -9 $pid; \
-             wait $pid; rm -rf \"$2\"",
-        )
-        .arg(&bin)
-        .arg(port.to_string())
-        .arg(dir.path())
-        .stdin(Stdio::piped())
-        .stdout(log.try_clone().map_err(|e| e.to_string())?)
-        .stderr(log)
-        .spawn()
-        .map_err(|e| format!("starting {}: {e}", bin.display()))?;
-    let lifeline = child
-        .stdin
-        .take()
-        .ok_or_else(|| "no pipe to the server's shell".to_string())?;
-    std::mem::forget(child);
+    let lifeline = spawn_with_lifeline(
+        "\"$0\" --blobHost 127.0.0.1 --blobPort \"$1\" --location \"$2\" --silent \
+         --skipApiVersionCheck --disableTelemetry",
+        &[bin.as_os_str(), port_arg.as_ref(), data.as_os_str()],
+        dir.path(),
+        &dir.path().join("azurite.log"),
+        &[],
+    )?;
     let deadline = Instant::now() + Duration::from_secs(60);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         if Instant::now() > deadline {

@@ -11,6 +11,8 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+
+use crate::server::{find_program, free_port, spawn_with_lifeline};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -122,34 +124,8 @@ fn run(bin: &Path, config: &Path, args: &[&str]) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-fn find_binary() -> Result<PathBuf, String> {
-    if let Ok(p) = std::env::var(GARAGE_ENV) {
-        return Ok(PathBuf::from(p));
-    }
-    if let Some(paths) = std::env::var_os("PATH") {
-        for dir in std::env::split_paths(&paths) {
-            let candidate = dir.join("garage");
-            if candidate.is_file() {
-                return Ok(candidate);
-            }
-        }
-    }
-    let cached = PathBuf::from(CACHED_GARAGE);
-    if cached.is_file() {
-        return Ok(cached);
-    }
-    Err("no garage binary found".to_string())
-}
-
-fn free_port() -> Result<u16, String> {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| format!("no free port: {e}"))
-}
-
 fn start() -> Result<Garage, String> {
-    let bin = find_binary()?;
+    let bin = find_program(GARAGE_ENV, "garage", CACHED_GARAGE)?;
     let dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
     let (rpc, s3, admin) = (free_port()?, free_port()?, free_port()?);
     let secret = format!(
@@ -178,28 +154,13 @@ fn start() -> Result<Garage, String> {
         ),
     )
     .map_err(|e| format!("writing {}: {e}", config.display()))?;
-    let log = std::fs::File::create(dir.path().join("garage.log"))
-        .map_err(|e| format!("log file: {e}"))?;
-    // `cat` returns when this process's end of the pipe closes; then Garage is stopped and
-    // its directory removed.
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg("\"$0\" -c \"$1\" server & pid=$!; cat >/dev/null; kill -9 $pid; wait $pid; rm -rf \"$2\"")
-        .arg(&bin)
-        .arg(&config)
-        .arg(dir.path())
-        .stdin(Stdio::piped())
-        .stdout(log.try_clone().map_err(|e| e.to_string())?)
-        .stderr(log)
-        .env("RUST_LOG", "warn")
-        .spawn()
-        .map_err(|e| format!("starting {}: {e}", bin.display()))?;
-    let lifeline = child
-        .stdin
-        .take()
-        .ok_or_else(|| "no pipe to the server's shell".to_string())?;
-    // The shell is reaped by nobody; it ends with the process.
-    std::mem::forget(child);
+    let lifeline = spawn_with_lifeline(
+        "\"$0\" -c \"$1\" server",
+        &[bin.as_os_str(), config.as_os_str()],
+        dir.path(),
+        &dir.path().join("garage.log"),
+        &[("RUST_LOG", "warn")],
+    )?;
 
     // `status` needs the server's RPC, so it answers only once the server is up.
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -12,6 +12,7 @@
 
 pub mod azurite;
 pub mod garage;
+mod server;
 
 use std::path::PathBuf;
 use std::time::Duration;
