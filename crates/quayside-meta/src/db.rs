@@ -15,7 +15,7 @@ use crate::schema::{self, Dialect};
 use crate::{MetaError, ALEMBIC_REVISION};
 
 /// Which database engine a [`Db`] talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Backend {
     Postgres,
     Sqlite,
@@ -108,26 +108,97 @@ macro_rules! with_pool {
     };
 }
 
-/// The statement that opens a transaction that may write (`pool.begin_with(write_begin(pool))`
-/// inside `with_pool!`). On SQLite a deferred `BEGIN` that reads and then writes fails at once
-/// with "database is locked" when another connection committed in between: WAL cannot upgrade
-/// its read snapshot, and `busy_timeout` does not wait for that case. `BEGIN IMMEDIATE` takes
-/// the write lock first and waits its turn under `busy_timeout`. PostgreSQL: a plain `BEGIN`.
+/// How each backend opens a transaction that may write, and takes a [`TxLock`] in it.
+///
+/// On SQLite a deferred `BEGIN` that reads and then writes fails at once with "database is
+/// locked" when another connection committed in between: WAL cannot upgrade its read
+/// snapshot, and `busy_timeout` does not wait for that case. `BEGIN IMMEDIATE` takes the write
+/// lock first and waits its turn under `busy_timeout`, so SQLite needs no further lock.
+/// PostgreSQL: a plain `BEGIN`, and a transaction-scoped advisory lock per [`TxLock`].
 pub(crate) trait WriteBegin {
-    const SQL: &'static str;
+    const BEGIN: &'static str;
+    const LOCK: Option<&'static str>;
 }
 
 impl WriteBegin for sqlx::PgPool {
-    const SQL: &'static str = "BEGIN";
+    const BEGIN: &'static str = "BEGIN";
+    const LOCK: Option<&'static str> = Some("SELECT pg_advisory_xact_lock($1)");
 }
 
 impl WriteBegin for sqlx::SqlitePool {
-    const SQL: &'static str = "BEGIN IMMEDIATE";
+    const BEGIN: &'static str = "BEGIN IMMEDIATE";
+    const LOCK: Option<&'static str> = None;
 }
 
 pub(crate) fn write_begin<P: WriteBegin>(_pool: &P) -> &'static str {
-    P::SQL
+    P::BEGIN
 }
+
+pub(crate) fn lock_statement<P: WriteBegin>(_pool: &P) -> Option<&'static str> {
+    P::LOCK
+}
+
+/// What a write transaction serialises on, so writes that must not interleave (a push and an
+/// API tag write to one repository; two commits of one blob digest; GC and a push) wait for
+/// each other. Key spaces are disjoint by their high bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TxLock {
+    /// The tags and manifests of one repository.
+    Repository(i32),
+    /// The `imagestorage` rows of one content digest (`sha256:<hex>`).
+    Blob(u32),
+}
+
+impl TxLock {
+    const REPOSITORY_BASE: i64 = 0x5155_4159_0000_0000; // "QUAY" in the high bytes
+    const BLOB_BASE: i64 = 0x5155_4142_0000_0000;
+
+    /// The lock of the blob `digest`: its first 32 bits of hex (a digest without them shares
+    /// key 0, which only serialises more).
+    pub(crate) fn blob(digest: &str) -> TxLock {
+        let hex = digest.rsplit(':').next().unwrap_or_default();
+        let low = hex
+            .get(..8)
+            .and_then(|h| u32::from_str_radix(h, 16).ok())
+            .unwrap_or(0);
+        TxLock::Blob(low)
+    }
+
+    pub(crate) fn key(self) -> i64 {
+        match self {
+            TxLock::Repository(id) => Self::REPOSITORY_BASE | i64::from(id as u32),
+            TxLock::Blob(low) => Self::BLOB_BASE | i64::from(low),
+        }
+    }
+}
+
+/// Opens a write transaction on `$pool` (the binding of an enclosing `with_pool!`) and, given
+/// a [`TxLock`], takes it before anything is read. Errors return through `?`.
+macro_rules! begin_write {
+    ($pool:ident) => {
+        $pool.begin_with($crate::db::write_begin($pool)).await?
+    };
+    ($pool:ident, $lock:expr) => {{
+        let mut tx = $pool.begin_with($crate::db::write_begin($pool)).await?;
+        $crate::db::take_lock!(tx, $pool, $lock);
+        tx
+    }};
+}
+pub(crate) use begin_write;
+
+/// Takes a [`TxLock`] inside the open transaction `$tx` (for a lock whose key is only known
+/// after a first read).
+macro_rules! take_lock {
+    ($tx:ident, $pool:ident, $lock:expr) => {
+        if let Some(sql) = $crate::db::lock_statement($pool) {
+            sqlx::query(sql)
+                .bind($crate::db::TxLock::key($lock))
+                .execute(&mut *$tx)
+                .await?;
+        }
+    };
+}
+pub(crate) use take_lock;
 
 /// Cheaply clonable handle to Quay's metadata database.
 #[derive(Debug, Clone)]
@@ -297,7 +368,7 @@ impl Db {
         };
         let now = chrono::Utc::now().naive_utc();
         with_pool!(self, pool => {
-            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
+            let mut tx = begin_write!(pool);
             if let Some(lock) = lock_sql {
                 sqlx::query(lock).execute(&mut *tx).await?;
             }
@@ -328,7 +399,7 @@ impl Db {
         let ddl = schema::quayside_tables_ddl(self.backend().dialect());
         let now = chrono::Utc::now().naive_utc();
         with_pool!(self, pool => {
-            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
+            let mut tx = begin_write!(pool);
             for stmt in &ddl {
                 sqlx::query(stmt).persistent(false).execute(&mut *tx).await?;
             }
@@ -358,11 +429,10 @@ impl Db {
     /// storage id (`DISTRIBUTED_STORAGE_CONFIG` keys).
     pub async fn sync_storage_locations(&self, names: &[String]) -> Result<(), MetaError> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
+            let mut tx = begin_write!(pool);
             for name in names {
                 sqlx::query(
-                    "INSERT INTO imagestoragelocation (name) SELECT $1 \
-                     WHERE NOT EXISTS (SELECT 1 FROM imagestoragelocation WHERE name = $1)",
+                    "INSERT INTO imagestoragelocation (name) VALUES ($1) ON CONFLICT (name) DO NOTHING",
                 )
                 .bind(name.as_str())
                 .execute(&mut *tx)

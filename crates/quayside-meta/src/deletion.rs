@@ -5,6 +5,7 @@
 //! the original name, and a `queueitem` asks the `repositorygc` / `namespacegc` worker to
 //! purge it later (quayside-workers).
 
+use crate::db::begin_write;
 use uuid::Uuid;
 
 use crate::identity::id32;
@@ -41,7 +42,7 @@ impl Db {
         let now_local = chrono::Local::now().naive_local();
         let now_utc = chrono::Utc::now().naive_utc();
         let id: Option<i32> = with_pool!(self, pool => {
-            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
+            let mut tx = begin_write!(pool);
             let found: Option<(String, String)> = sqlx::query_as(FIND)
                 .bind(id32(repository_id)?)
                 .bind(marked)
@@ -124,7 +125,7 @@ impl Db {
         let now_local = chrono::Local::now().naive_local();
         let now_utc = chrono::Utc::now().naive_utc();
         let id: Option<i32> = with_pool!(self, pool => {
-            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
+            let mut tx = begin_write!(pool);
             let found: Option<(String, String, bool, bool, bool)> = sqlx::query_as(
                 "SELECT username, email, enabled, organization, robot FROM \"user\" WHERE id = $1",
             )

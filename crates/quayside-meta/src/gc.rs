@@ -12,6 +12,7 @@
 //! * blob deletion takes the per-digest lock of `registry::commit_blob_upload` and re-checks
 //!   inside it that no `manifestblob` / `uploadedblob` row links the blob.
 
+use crate::db::{begin_write, take_lock, TxLock};
 use chrono::NaiveDateTime;
 
 use crate::deletion::NAMESPACED_QUEUES;
@@ -20,7 +21,6 @@ use crate::queue::{canonical_queue_name, like_escape};
 use crate::{with_pool, Db, MetaError};
 
 // The push path's locks: GC takes the same keys, so they can never drift apart.
-use crate::registry::{digest_lock_key, lock_sql, REPO_LOCK_BASE};
 
 /// A repository holding garbage: its namespace's time-machine window.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -340,9 +340,8 @@ impl Db {
         end_ms: Option<i64>,
     ) -> Result<(u64, u64), MetaError> {
         let tid = id32(tag_id)?;
-        let backend = self.backend();
         let out = with_pool!(self, pool => {
-            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
+            let mut tx = begin_write!(pool);
             let current: Option<(i32, Option<i64>)> =
                 sqlx::query_as("SELECT repository_id, lifetime_end_ms FROM tag WHERE id = $1")
                     .bind(tid)
@@ -350,12 +349,7 @@ impl Db {
                     .await?;
             match current {
                 Some((repo, end)) if end == end_ms => {
-                    if let Some(lock) = lock_sql(backend) {
-                        sqlx::query(lock)
-                            .bind(REPO_LOCK_BASE | i64::from(repo))
-                            .execute(&mut *tx)
-                            .await?;
-                    }
+                    take_lock!(tx, pool, TxLock::Repository(repo));
                     let notes = sqlx::query("DELETE FROM tagnotificationsuccess WHERE tag_id = $1")
                         .bind(tid)
                         .execute(&mut *tx)
@@ -401,15 +395,8 @@ impl Db {
     ) -> Result<Option<ManifestDeleted>, MetaError> {
         let rid = id32(repository_id)?;
         let mid = id32(manifest_id)?;
-        let backend = self.backend();
         let out = with_pool!(self, pool => {
-            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
-            if let Some(lock) = lock_sql(backend) {
-                sqlx::query(lock)
-                    .bind(REPO_LOCK_BASE | i64::from(rid))
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            let mut tx = begin_write!(pool, TxLock::Repository(rid));
             let used: i64 = sqlx::query_scalar(
                 "SELECT (SELECT COUNT(*) FROM manifest m WHERE m.id = $1 AND m.repository_id = $2) \
                  - (CASE WHEN EXISTS (SELECT 1 FROM tag WHERE manifest_id = $1) \
@@ -535,9 +522,8 @@ impl Db {
         object_guard: bool,
     ) -> Result<BlobDeleted, MetaError> {
         let bid = id32(blob_id)?;
-        let backend = self.backend();
         let out = with_pool!(self, pool => {
-            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
+            let mut tx = begin_write!(pool);
             let row: Option<(Option<String>, Option<i64>)> =
                 sqlx::query_as("SELECT content_checksum, image_size FROM imagestorage WHERE id = $1")
                     .bind(bid)
@@ -547,8 +533,8 @@ impl Db {
                 tx.rollback().await?;
                 return Ok(BlobDeleted::InUse);
             };
-            if let (Some(lock), Some(c)) = (lock_sql(backend), checksum.as_deref()) {
-                sqlx::query(lock).bind(digest_lock_key(c)).execute(&mut *tx).await?;
+            if let Some(c) = checksum.as_deref() {
+                take_lock!(tx, pool, TxLock::blob(c));
             }
             let in_use: bool = sqlx::query_scalar(
                 "SELECT EXISTS (SELECT 1 FROM manifestblob WHERE blob_id = $1) \
@@ -721,7 +707,7 @@ impl Db {
     pub async fn gc_finish_repository_purge(&self, repository_id: i64) -> Result<bool, MetaError> {
         let rid = id32(repository_id)?;
         let done = with_pool!(self, pool => {
-            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
+            let mut tx = begin_write!(pool);
             let left: i64 = sqlx::query_scalar(
                 "SELECT (SELECT COUNT(*) FROM tag WHERE repository_id = $1) \
                  + (SELECT COUNT(*) FROM manifest WHERE repository_id = $1) \
@@ -763,7 +749,7 @@ impl Db {
     pub async fn gc_finish_namespace_purge(&self, namespace_id: i64) -> Result<bool, MetaError> {
         let nid = id32(namespace_id)?;
         let done = with_pool!(self, pool => {
-            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
+            let mut tx = begin_write!(pool);
             let found: Option<String> = sqlx::query_scalar("SELECT username FROM \"user\" WHERE id = $1")
                 .bind(nid)
                 .fetch_optional(&mut *tx)

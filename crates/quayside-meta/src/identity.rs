@@ -6,6 +6,7 @@
 //! quayside-auth, this layer only moves strings. Integer columns are `integer` (INT4) on
 //! PostgreSQL, so rows are read as `i32` and handed out as `i64`.
 
+use crate::db::begin_write;
 use chrono::NaiveDateTime;
 
 use crate::{with_pool, Db, MetaError};
@@ -294,7 +295,7 @@ impl Db {
     /// Inserts a `user` row; returns its id.
     pub async fn insert_account(&self, a: &NewAccount) -> Result<i64, MetaError> {
         let id: i32 = with_pool!(self, pool => {
-            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
+            let mut tx = begin_write!(pool);
             let id: i32 = sqlx::query_scalar(INSERT_ACCOUNT_SQL)
                 .bind(&a.uuid)
                 .bind(&a.username)
@@ -323,7 +324,7 @@ impl Db {
         owner_id: i64,
     ) -> Result<i64, MetaError> {
         let id: i32 = with_pool!(self, pool => {
-            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
+            let mut tx = begin_write!(pool);
             let id: i32 = sqlx::query_scalar(INSERT_ACCOUNT_SQL)
                 .bind(&org.uuid)
                 .bind(&org.username)
@@ -364,7 +365,7 @@ impl Db {
     pub async fn insert_robot(&self, r: &NewRobot) -> Result<i64, MetaError> {
         let a = &r.account;
         let id: i32 = with_pool!(self, pool => {
-            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
+            let mut tx = begin_write!(pool);
             let id: i32 = sqlx::query_scalar(INSERT_ACCOUNT_SQL)
                 .bind(&a.uuid)
                 .bind(&a.username)
@@ -517,7 +518,7 @@ impl Db {
              organization_id, name, description, gravatar_email, secure_client_secret, fully_migrated) \
              VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8) RETURNING id";
         let id: i32 = with_pool!(self, pool => {
-            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
+            let mut tx = begin_write!(pool);
             let found: Option<i32> = sqlx::query_scalar(FIND)
                 .bind(id32(app.organization_id)?)
                 .bind(&app.name)
@@ -592,7 +593,7 @@ impl Db {
     /// stale keys of the service, inserts the approval and the key referencing it.
     pub async fn insert_approved_service_key(&self, k: &NewServiceKey) -> Result<(), MetaError> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
+            let mut tx = begin_write!(pool);
             sqlx::query(
                 "DELETE FROM servicekey WHERE service = $1 AND (expiration_date <= $2 \
                  OR (approval_id IS NULL AND created_date <= $3))",

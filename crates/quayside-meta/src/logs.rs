@@ -2,6 +2,7 @@
 //! row per audited action, `kind_id` from the seeded `logentrykind` table, the namespace
 //! in `account_id`, JSON metadata as text.
 
+use crate::db::begin_write;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
@@ -124,7 +125,7 @@ impl Db {
         }
         with_pool!(self, pool => {
             async {
-                let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
+                let mut tx = begin_write!(pool);
                 for (e, (kind_id, account_id, performer_id, repository_id)) in entries.iter().zip(&ids) {
                     sqlx::query(SQL)
                         .bind(kind_id)

@@ -3,6 +3,7 @@
 //! (`organizationcontactemail`), membership through teams, direct repository permissions
 //! of members and outside collaborators, and default permissions (`permissionprototype`).
 
+use crate::db::begin_write;
 use crate::identity::{id32, AccountRow, NewAccount};
 use crate::teams::{MemberDb, MEMBER_COLS};
 use crate::{with_pool, Db, MetaError};
@@ -110,7 +111,7 @@ impl Db {
              last_invalid_login, removed_tag_expiration_s, enabled, creation_date)
              VALUES ($1, $2, NULL, $3, $4, NULL, $5, $6, $7, 0, $8, $9, $10, $8) RETURNING id"#;
         let id: Option<i32> = with_pool!(self, pool => {
-            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
+            let mut tx = begin_write!(pool);
             let inserted: Result<i32, sqlx::Error> = sqlx::query_scalar(ACCOUNT)
                 .bind(&org.uuid)
                 .bind(&org.username)
@@ -171,7 +172,7 @@ impl Db {
         contact: Option<&str>,
     ) -> Result<(), MetaError> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
+            let mut tx = begin_write!(pool);
             let updated = match contact {
                 Some(c) => sqlx::query(
                     "UPDATE organizationcontactemail SET contact_email = $2 WHERE organization_id = $1",
@@ -326,7 +327,7 @@ impl Db {
         const TEAMS: &str = "DELETE FROM teammember WHERE user_id = $2 AND team_id IN \
              (SELECT id FROM team WHERE organization_id = $1)";
         with_pool!(self, pool => {
-            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
+            let mut tx = begin_write!(pool);
             for sql in [PERMS, TEAMS] {
                 sqlx::query(sql)
                     .bind(id32(organization_id)?)

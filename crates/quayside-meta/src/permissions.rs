@@ -2,6 +2,7 @@
 //! kind and state, direct and team repository permissions, team roles in organizations,
 //! default permissions (`permissionprototype`) and the catalog's visible repositories.
 
+use crate::db::begin_write;
 use chrono::NaiveDate;
 
 use crate::identity::id32;
@@ -162,7 +163,7 @@ impl Db {
              VALUES ($1, $2, (SELECT id FROM visibility WHERE name = $3), $7, $4, \
              (SELECT id FROM repositorykind WHERE name = $5), $6, $8) RETURNING id";
         let id: Option<i32> = with_pool!(self, pool => {
-            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
+            let mut tx = begin_write!(pool);
             let existing: i64 = sqlx::query_scalar(EXISTS)
                 .bind(id32(r.namespace_id)?)
                 .bind(&r.name)
@@ -259,7 +260,7 @@ impl Db {
         role: &str,
     ) -> Result<(), MetaError> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
+            let mut tx = begin_write!(pool);
             sqlx::query("DELETE FROM repositorypermission WHERE repository_id = $1 AND user_id = $2")
                 .bind(id32(repository_id)?)
                 .bind(id32(account_id)?)

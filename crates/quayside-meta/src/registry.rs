@@ -11,6 +11,7 @@
 //! starts with `BEGIN IMMEDIATE` on SQLite (one writer at a time) and takes a transaction-scoped
 //! advisory lock on PostgreSQL (per repository for tags, per digest for blobs).
 
+use crate::db::{begin_write, TxLock};
 use chrono::NaiveDateTime;
 
 use crate::tag_lifetime::end_alive_row;
@@ -18,15 +19,22 @@ use crate::{with_pool, Backend, Db, MetaError, RepositoryKind, RepositoryState, 
 
 const REPO_STATE_MARKED_FOR_DELETION: RepositoryState = RepositoryState::MarkedForDeletion;
 
-/// A repository row with the names the registry needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A repository row with the names the registry needs (columns of [`REPO_COLUMNS`]).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct RegistryRepo {
+    #[sqlx(rename = "repo_id")]
     pub id: i32,
+    #[sqlx(rename = "repo_namespace_id")]
     pub namespace_id: i32,
+    #[sqlx(rename = "repo_namespace")]
     pub namespace: String,
+    #[sqlx(rename = "repo_name")]
     pub name: String,
+    #[sqlx(rename = "repo_visibility")]
     pub visibility: Visibility,
+    #[sqlx(rename = "repo_state")]
     pub state: RepositoryState,
+    #[sqlx(rename = "repo_kind")]
     pub kind: RepositoryKind,
 }
 
@@ -42,7 +50,7 @@ pub struct BlobRow {
 }
 
 /// A `blobupload` row.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct BlobUploadRow {
     pub id: i32,
     pub repository_id: i32,
@@ -55,13 +63,18 @@ pub struct BlobUploadRow {
     pub storage_metadata: Option<String>,
 }
 
-/// A `manifest` row with its media type name.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A `manifest` row with its media type name (columns of [`MANIFEST_COLUMNS`]).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ManifestRow {
+    #[sqlx(rename = "manifest_id")]
     pub id: i32,
+    #[sqlx(rename = "manifest_digest")]
     pub digest: String,
+    #[sqlx(rename = "manifest_media_type")]
     pub media_type: String,
+    #[sqlx(rename = "manifest_bytes")]
     pub bytes: String,
+    #[sqlx(rename = "manifest_artifact_type")]
     pub artifact_type: Option<String>,
 }
 
@@ -163,100 +176,76 @@ pub struct CatalogRow {
     pub name: String,
 }
 
-/// Advisory-lock key space of the per-repository push lock (shared with `gc`).
-pub(crate) const REPO_LOCK_BASE: i64 = 0x5155_4159_0000_0000; // "QUAY" in the high bytes
-/// Advisory-lock key space of the per-digest blob lock (shared with `gc`).
-pub(crate) const BLOB_LOCK_BASE: i64 = 0x5155_4142_0000_0000;
-
-pub(crate) fn lock_sql(backend: Backend) -> Option<&'static str> {
-    match backend {
-        Backend::Postgres => Some("SELECT pg_advisory_xact_lock($1)"),
-        Backend::Sqlite => None,
-    }
-}
-
-/// A 32-bit lock key from a digest's hex, offset into the blob lock space.
-pub(crate) fn digest_lock_key(digest: &str) -> i64 {
-    let hex = digest.rsplit(':').next().unwrap_or_default();
-    let low = hex
-        .get(..8)
-        .and_then(|h| u32::from_str_radix(h, 16).ok())
-        .unwrap_or(0);
-    BLOB_LOCK_BASE | i64::from(low)
-}
-
 const ALIVE: &str = "(t.lifetime_end_ms IS NULL OR t.lifetime_end_ms > $NOW)";
 
 fn alive(now_param: &str) -> String {
     ALIVE.replace("$NOW", now_param)
 }
 
-const MANIFEST_COLUMNS: &str =
-    "m.id, m.digest, mt.name, m.manifest_bytes, m.artifact_type FROM manifest m \
-     JOIN mediatype mt ON mt.id = m.media_type_id";
+/// The columns of [`ManifestRow`] (`m` = manifest, `mt` = its media type), without `FROM`.
+const MANIFEST_SELECT: &str = "m.id AS manifest_id, m.digest AS manifest_digest, \
+     mt.name AS manifest_media_type, m.manifest_bytes AS manifest_bytes, \
+     m.artifact_type AS manifest_artifact_type";
 
-type ManifestTuple = (i32, String, String, String, Option<String>);
-
-fn manifest_row(t: ManifestTuple) -> ManifestRow {
-    ManifestRow {
-        id: t.0,
-        digest: t.1,
-        media_type: t.2,
-        bytes: t.3,
-        artifact_type: t.4,
-    }
-}
+/// The tables [`MANIFEST_SELECT`] reads.
+const MANIFEST_FROM: &str = "FROM manifest m JOIN mediatype mt ON mt.id = m.media_type_id";
 
 /// Columns of [`RegistryRepo`] (`r` = repository) and the joins they need.
-const REPO_COLUMNS: &str = "r.id, r.namespace_user_id, u.username, r.name, v.name, r.state, k.name";
+const REPO_COLUMNS: &str = "r.id AS repo_id, r.namespace_user_id AS repo_namespace_id, \
+     u.username AS repo_namespace, r.name AS repo_name, v.name AS repo_visibility, \
+     r.state AS repo_state, k.name AS repo_kind";
 const REPO_JOINS: &str = r#"JOIN "user" u ON u.id = r.namespace_user_id
             JOIN visibility v ON v.id = r.visibility_id
             JOIN repositorykind k ON k.id = r.kind_id"#;
 
-type RepoTuple = (
-    i32,
-    i32,
-    String,
-    String,
-    Visibility,
-    RepositoryState,
-    RepositoryKind,
-);
+/// A repository row and the columns of a left-joined manifest ([`MANIFEST_SELECT`]), all
+/// NULL when the join found none.
+#[derive(sqlx::FromRow)]
+struct RepoWithManifest {
+    #[sqlx(flatten)]
+    repo: RegistryRepo,
+    manifest_id: Option<i32>,
+    manifest_digest: Option<String>,
+    manifest_media_type: Option<String>,
+    manifest_bytes: Option<String>,
+    manifest_artifact_type: Option<String>,
+}
 
-/// A repository row followed by the (optional) columns of a manifest row.
-type RepoManifestTuple = (
-    i32,
-    i32,
-    String,
-    String,
-    Visibility,
-    RepositoryState,
-    RepositoryKind,
-    Option<i32>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
+impl RepoWithManifest {
+    fn split(self) -> (RegistryRepo, Option<ManifestRow>) {
+        let manifest = match (
+            self.manifest_id,
+            self.manifest_digest,
+            self.manifest_media_type,
+            self.manifest_bytes,
+        ) {
+            (Some(id), Some(digest), Some(media_type), Some(bytes)) => Some(ManifestRow {
+                id,
+                digest,
+                media_type,
+                bytes,
+                artifact_type: self.manifest_artifact_type,
+            }),
+            _ => None,
+        };
+        (self.repo, manifest)
+    }
+}
 
-/// A repository row followed by the (optional) columns of a blob row: `imagestorage` id, uuid,
+/// A repository row and the columns of a left-joined blob: `imagestorage` id, uuid,
 /// checksum, size, `cas_path`, then how many locations hold it and the first of their names.
-type RepoBlobTuple = (
-    i32,
-    i32,
-    String,
-    String,
-    Visibility,
-    RepositoryState,
-    RepositoryKind,
-    Option<i32>,
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-    Option<bool>,
-    i64,
-    Option<String>,
-);
+#[derive(sqlx::FromRow)]
+struct RepoWithBlob {
+    #[sqlx(flatten)]
+    repo: RegistryRepo,
+    storage_id: Option<i32>,
+    storage_uuid: Option<String>,
+    content_checksum: Option<String>,
+    image_size: Option<i64>,
+    cas_path: Option<bool>,
+    placements: i64,
+    first_location: Option<String>,
+}
 
 /// SQL for the `imagestorage` id of the blob with checksum `digest` as repository `repo` sees
 /// it at `now` (each a placeholder or column): linked by a `manifestblob` row of the
@@ -274,33 +263,6 @@ fn visible_blob_id(digest: &str, repo: &str, now: &str) -> String {
     )
 }
 
-fn registry_repo(r: RepoTuple) -> RegistryRepo {
-    RegistryRepo {
-        id: r.0,
-        namespace_id: r.1,
-        namespace: r.2,
-        name: r.3,
-        visibility: r.4,
-        state: r.5,
-        kind: r.6,
-    }
-}
-
-fn repo_and_manifest(t: RepoManifestTuple) -> (RegistryRepo, Option<ManifestRow>) {
-    let repo = registry_repo((t.0, t.1, t.2, t.3, t.4, t.5, t.6));
-    let manifest = match (t.7, t.8, t.9, t.10) {
-        (Some(id), Some(digest), Some(media_type), Some(bytes)) => Some(ManifestRow {
-            id,
-            digest,
-            media_type,
-            bytes,
-            artifact_type: t.11,
-        }),
-        _ => None,
-    };
-    (repo, manifest)
-}
-
 impl Db {
     /// The repository `namespace/name`, unless it is marked for deletion.
     pub async fn registry_repository(
@@ -312,7 +274,7 @@ impl Db {
             "SELECT {REPO_COLUMNS} FROM repository r {REPO_JOINS} \
              WHERE u.username = $1 AND r.name = $2 AND r.state <> $3"
         );
-        let row: Option<RepoTuple> = with_pool!(self, pool => {
+        let row: Option<RegistryRepo> = with_pool!(self, pool => {
             sqlx::query_as(&sql)
                 .bind(namespace)
                 .bind(name)
@@ -320,7 +282,7 @@ impl Db {
                 .fetch_optional(pool)
                 .await
         })?;
-        Ok(row.map(registry_repo))
+        Ok(row)
     }
 
     /// [`Db::registry_repository`] and, in the same statement, the manifest the alive,
@@ -334,7 +296,7 @@ impl Db {
         now_ms: i64,
     ) -> Result<Option<(RegistryRepo, Option<ManifestRow>)>, MetaError> {
         let sql = format!(
-            "SELECT {REPO_COLUMNS}, m.id, m.digest, mt.name, m.manifest_bytes, m.artifact_type \
+            "SELECT {REPO_COLUMNS}, {MANIFEST_SELECT} \
              FROM repository r {REPO_JOINS} \
              LEFT JOIN manifest m ON m.id = ( \
                SELECT t.manifest_id FROM tag t WHERE t.repository_id = r.id AND t.name = $4 \
@@ -343,7 +305,7 @@ impl Db {
              WHERE u.username = $1 AND r.name = $2 AND r.state <> $3",
             alive("$5")
         );
-        let row: Option<RepoManifestTuple> = with_pool!(self, pool => {
+        let row: Option<RepoWithManifest> = with_pool!(self, pool => {
             sqlx::query_as(&sql)
                 .bind(namespace)
                 .bind(name)
@@ -354,7 +316,7 @@ impl Db {
                 .fetch_optional(pool)
                 .await
         })?;
-        Ok(row.map(repo_and_manifest))
+        Ok(row.map(RepoWithManifest::split))
     }
 
     /// [`Db::registry_repository`] and, in the same statement, the manifest `digest` of that
@@ -368,7 +330,7 @@ impl Db {
         now_ms: i64,
     ) -> Result<Option<(RegistryRepo, Option<ManifestRow>)>, MetaError> {
         let sql = format!(
-            "SELECT {REPO_COLUMNS}, m.id, m.digest, mt.name, m.manifest_bytes, m.artifact_type \
+            "SELECT {REPO_COLUMNS}, {MANIFEST_SELECT} \
              FROM repository r {REPO_JOINS} \
              LEFT JOIN manifest m ON m.repository_id = r.id AND m.digest = $4 AND ( \
                EXISTS (SELECT 1 FROM tag t WHERE t.manifest_id = m.id AND {alive}) \
@@ -378,7 +340,7 @@ impl Db {
              WHERE u.username = $1 AND r.name = $2 AND r.state <> $3",
             alive = alive("$5")
         );
-        let row: Option<RepoManifestTuple> = with_pool!(self, pool => {
+        let row: Option<RepoWithManifest> = with_pool!(self, pool => {
             sqlx::query_as(&sql)
                 .bind(namespace)
                 .bind(name)
@@ -388,7 +350,7 @@ impl Db {
                 .fetch_optional(pool)
                 .await
         })?;
-        Ok(row.map(repo_and_manifest))
+        Ok(row.map(RepoWithManifest::split))
     }
 
     /// [`Db::registry_repository`] and, in the same statement, the blob `digest` as that
@@ -402,16 +364,20 @@ impl Db {
         now: NaiveDateTime,
     ) -> Result<Option<(RegistryRepo, Option<BlobRow>)>, MetaError> {
         let sql = format!(
-            "SELECT {REPO_COLUMNS}, s.id, s.uuid, s.content_checksum, s.image_size, s.cas_path, \
-               (SELECT COUNT(*) FROM imagestorageplacement p WHERE p.storage_id = s.id), \
+            "SELECT {REPO_COLUMNS}, s.id AS storage_id, s.uuid AS storage_uuid, \
+               s.content_checksum AS content_checksum, s.image_size AS image_size, \
+               s.cas_path AS cas_path, \
+               (SELECT COUNT(*) FROM imagestorageplacement p WHERE p.storage_id = s.id) \
+                 AS placements, \
                (SELECT MIN(l.name) FROM imagestorageplacement p \
                 JOIN imagestoragelocation l ON l.id = p.location_id WHERE p.storage_id = s.id) \
+                 AS first_location \
              FROM repository r {REPO_JOINS} \
              LEFT JOIN imagestorage s ON s.id = ({visible}) \
              WHERE u.username = $1 AND r.name = $2 AND r.state <> $3",
             visible = visible_blob_id("$4", "r.id", "$5"),
         );
-        let row: Option<RepoBlobTuple> = with_pool!(self, pool => {
+        let row: Option<RepoWithBlob> = with_pool!(self, pool => {
             sqlx::query_as(&sql)
                 .bind(namespace)
                 .bind(name)
@@ -424,13 +390,13 @@ impl Db {
         let Some(t) = row else {
             return Ok(None);
         };
-        let repo = registry_repo((t.0, t.1, t.2, t.3, t.4, t.5, t.6));
+        let repo = t.repo;
         let (Some(storage_id), Some(uuid), Some(content_checksum), Some(cas_path)) =
-            (t.7, t.8, t.9, t.11)
+            (t.storage_id, t.storage_uuid, t.content_checksum, t.cas_path)
         else {
             return Ok(Some((repo, None)));
         };
-        let locations = match (t.12, t.13) {
+        let locations = match (t.placements, t.first_location) {
             (1, Some(only)) => vec![only],
             _ => self.blob_locations(storage_id).await?,
         };
@@ -440,7 +406,7 @@ impl Db {
                 storage_id,
                 uuid,
                 content_checksum,
-                image_size: t.10,
+                image_size: t.image_size,
                 cas_path,
                 locations,
             }),
@@ -587,23 +553,13 @@ impl Db {
         uuid: &str,
     ) -> Result<Option<BlobUploadRow>, MetaError> {
         const SQL: &str = "SELECT b.id, b.repository_id, b.uuid, b.byte_count, b.chunk_count, \
-            b.location_id, l.name, b.storage_metadata FROM blobupload b \
+            b.location_id, l.name AS location, b.storage_metadata FROM blobupload b \
             JOIN imagestoragelocation l ON l.id = b.location_id \
             WHERE b.repository_id = $1 AND b.uuid = $2";
-        type Row = (i32, i32, String, i64, i32, i32, String, Option<String>);
-        let row: Option<Row> = with_pool!(self, pool => {
+        let row: Option<BlobUploadRow> = with_pool!(self, pool => {
             sqlx::query_as(SQL).bind(repository_id).bind(uuid).fetch_optional(pool).await
         })?;
-        Ok(row.map(|r| BlobUploadRow {
-            id: r.0,
-            repository_id: r.1,
-            uuid: r.2,
-            byte_count: r.3,
-            chunk_count: r.4,
-            location_id: r.5,
-            location: r.6,
-            storage_metadata: r.7,
-        }))
+        Ok(row)
     }
 
     /// Records an appended chunk: `byte_count` moves from `from` to `to` (only if it is still
@@ -650,12 +606,8 @@ impl Db {
     /// uploading), ensure the placement, link it to the repository (`uploadedblob`) and delete
     /// the upload row. Returns `None` (and writes nothing) if the upload row is gone.
     pub async fn commit_blob_upload(&self, c: &CommitBlob<'_>) -> Result<Option<i32>, MetaError> {
-        let backend = self.backend();
         let storage_id: Option<i32> = with_pool!(self, pool => {
-            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
-            if let Some(lock) = lock_sql(backend) {
-                sqlx::query(lock).bind(digest_lock_key(c.digest)).execute(&mut *tx).await?;
-            }
+            let mut tx = begin_write!(pool, TxLock::blob(c.digest));
             let gone = sqlx::query("DELETE FROM blobupload WHERE id = $1 AND byte_count = $2")
                 .bind(c.upload_id)
                 .bind(c.recorded_size)
@@ -736,12 +688,8 @@ impl Db {
         location_id: i32,
         new_uuid: &str,
     ) -> Result<i32, MetaError> {
-        let backend = self.backend();
         let id: i32 = with_pool!(self, pool => {
-            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
-            if let Some(lock) = lock_sql(backend) {
-                sqlx::query(lock).bind(digest_lock_key(digest)).execute(&mut *tx).await?;
-            }
+            let mut tx = begin_write!(pool, TxLock::blob(digest));
             let existing: Option<i32> = sqlx::query_scalar(
                 "SELECT id FROM imagestorage WHERE content_checksum = $1 ORDER BY id LIMIT 1",
             )
@@ -826,12 +774,12 @@ impl Db {
         now_ms: i64,
     ) -> Result<TagManifest, MetaError> {
         let sql = format!(
-            "SELECT {MANIFEST_COLUMNS} JOIN tag t ON t.manifest_id = m.id \
+            "SELECT {MANIFEST_SELECT} {MANIFEST_FROM} JOIN tag t ON t.manifest_id = m.id \
              WHERE t.repository_id = $1 AND t.name = $2 AND t.hidden = $4 AND {} \
              ORDER BY t.lifetime_start_ms DESC LIMIT 1",
             alive("$3")
         );
-        let found: Option<ManifestTuple> = with_pool!(self, pool => {
+        let found: Option<ManifestRow> = with_pool!(self, pool => {
             sqlx::query_as(&sql)
                 .bind(repository_id)
                 .bind(tag)
@@ -841,7 +789,7 @@ impl Db {
                 .await
         })?;
         if let Some(t) = found {
-            return Ok(TagManifest::Alive(manifest_row(t)));
+            return Ok(TagManifest::Alive(t));
         }
         self.tag_without_alive_row(repository_id, tag, now_ms).await
     }
@@ -880,13 +828,13 @@ impl Db {
         now_ms: i64,
     ) -> Result<Option<ManifestRow>, MetaError> {
         let sql = format!(
-            "SELECT {MANIFEST_COLUMNS} WHERE m.repository_id = $1 AND m.digest = $2 AND ( \
+            "SELECT {MANIFEST_SELECT} {MANIFEST_FROM} WHERE m.repository_id = $1 AND m.digest = $2 AND ( \
                EXISTS (SELECT 1 FROM tag t WHERE t.manifest_id = m.id AND {alive}) \
                OR EXISTS (SELECT 1 FROM manifestchild c JOIN tag t ON t.manifest_id = c.manifest_id \
                           WHERE c.child_manifest_id = m.id AND {alive}))",
             alive = alive("$3")
         );
-        let found: Option<ManifestTuple> = with_pool!(self, pool => {
+        let found: Option<ManifestRow> = with_pool!(self, pool => {
             sqlx::query_as(&sql)
                 .bind(repository_id)
                 .bind(digest)
@@ -894,7 +842,7 @@ impl Db {
                 .fetch_optional(pool)
                 .await
         })?;
-        Ok(found.map(manifest_row))
+        Ok(found)
     }
 
     /// The manifest row `digest` of a repository, alive or not.
@@ -903,15 +851,17 @@ impl Db {
         repository_id: i32,
         digest: &str,
     ) -> Result<Option<ManifestRow>, MetaError> {
-        let sql = format!("SELECT {MANIFEST_COLUMNS} WHERE m.repository_id = $1 AND m.digest = $2");
-        let found: Option<ManifestTuple> = with_pool!(self, pool => {
+        let sql = format!(
+            "SELECT {MANIFEST_SELECT} {MANIFEST_FROM} WHERE m.repository_id = $1 AND m.digest = $2"
+        );
+        let found: Option<ManifestRow> = with_pool!(self, pool => {
             sqlx::query_as(&sql)
                 .bind(repository_id)
                 .bind(digest)
                 .fetch_optional(pool)
                 .await
         })?;
-        Ok(found.map(manifest_row))
+        Ok(found)
     }
 
     /// Writes a manifest (or finds the existing row for the same digest), its `manifestblob`
@@ -923,15 +873,8 @@ impl Db {
         target: &TagTarget<'_>,
         now_ms: i64,
     ) -> Result<i32, MetaError> {
-        let backend = self.backend();
         let id: i32 = with_pool!(self, pool => {
-            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
-            if let Some(lock) = lock_sql(backend) {
-                sqlx::query(lock)
-                    .bind(REPO_LOCK_BASE | i64::from(m.repository_id))
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            let mut tx = begin_write!(pool, TxLock::Repository(m.repository_id));
             let media_type_id: Option<i32> =
                 sqlx::query_scalar("SELECT id FROM mediatype WHERE name = $1")
                     .bind(m.media_type)
@@ -1131,15 +1074,8 @@ impl Db {
         digest: &str,
         now_ms: i64,
     ) -> Result<ManifestDelete, MetaError> {
-        let backend = self.backend();
         let outcome = with_pool!(self, pool => {
-            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
-            if let Some(lock) = lock_sql(backend) {
-                sqlx::query(lock)
-                    .bind(REPO_LOCK_BASE | i64::from(repository_id))
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            let mut tx = begin_write!(pool, TxLock::Repository(repository_id));
             let tags: Vec<(i32, String, bool, Option<i64>)> = sqlx::query_as(
                 "SELECT t.id, t.name, t.immutable, t.lifetime_end_ms FROM tag t JOIN manifest m ON m.id = t.manifest_id \
                  WHERE m.repository_id = $1 AND m.digest = $2 \
@@ -1244,18 +1180,18 @@ impl Db {
             ""
         };
         let sql = format!(
-            "SELECT {MANIFEST_COLUMNS} WHERE m.repository_id = $1 AND m.subject = $2 {filter} \
+            "SELECT {MANIFEST_SELECT} {MANIFEST_FROM} WHERE m.repository_id = $1 AND m.subject = $2 {filter} \
              AND EXISTS (SELECT 1 FROM tag t WHERE t.manifest_id = m.id AND {}) ORDER BY m.id",
             alive("$3")
         );
-        let rows: Vec<ManifestTuple> = with_pool!(self, pool => {
+        let rows: Vec<ManifestRow> = with_pool!(self, pool => {
             let mut q = sqlx::query_as(&sql).bind(repository_id).bind(subject).bind(now_ms);
             if let Some(at) = artifact_type {
                 q = q.bind(at);
             }
             q.fetch_all(pool).await
         })?;
-        Ok(rows.into_iter().map(manifest_row).collect())
+        Ok(rows)
     }
 
     /// Repositories for `/v2/_catalog`, by id after `after_id`, at most `limit`; never

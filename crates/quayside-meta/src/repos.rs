@@ -3,6 +3,7 @@
 //! `log.py`): repository details, live tags, action counts, the visible-repository
 //! listing, stars, and user/team permission rows.
 
+use crate::db::begin_write;
 use chrono::{NaiveDate, NaiveDateTime};
 
 use crate::identity::{id32, id32_cursor};
@@ -509,7 +510,7 @@ impl Db {
         role: &str,
     ) -> Result<(), MetaError> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
+            let mut tx = begin_write!(pool);
             let updated = sqlx::query(
                 "UPDATE repositorypermission SET role_id = (SELECT id FROM role WHERE name = $3) \
                  WHERE team_id = $1 AND repository_id = $2",
@@ -544,7 +545,7 @@ impl Db {
         role: &str,
     ) -> Result<(), MetaError> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
+            let mut tx = begin_write!(pool);
             let updated = sqlx::query(
                 "UPDATE repositorypermission SET role_id = (SELECT id FROM role WHERE name = $3) \
                  WHERE user_id = $1 AND repository_id = $2",

@@ -5,6 +5,7 @@
 //!
 //! Tokens are moved as stored (`v0$$…`); quayside-auth encrypts and decrypts them.
 
+use crate::db::begin_write;
 use std::collections::HashSet;
 
 use chrono::NaiveDateTime;
@@ -193,7 +194,7 @@ impl Db {
         new_uuid: &str,
     ) -> Result<(), MetaError> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
+            let mut tx = begin_write!(pool);
             let updated = sqlx::query("UPDATE robotaccounttoken SET token = $2 WHERE robot_account_id = $1")
                 .bind(id32(robot_id)?)
                 .bind(encrypted_token)
@@ -272,7 +273,7 @@ impl Db {
         let mut seen = HashSet::new();
         dependent_deletes("user", "$1", &mut seen, &mut statements);
         with_pool!(self, pool => {
-            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
+            let mut tx = begin_write!(pool);
             let found: i64 = sqlx::query_scalar(r#"SELECT COUNT(*) FROM "user" WHERE id = $1 AND robot = $2"#)
                 .bind(id32(robot_id)?)
                 .bind(true)

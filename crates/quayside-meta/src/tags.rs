@@ -12,11 +12,11 @@
 //! Writes that touch a repository's tags run in one transaction that takes the same
 //! per-repository lock as `/v2` pushes (`registry.rs`), so they serialise with them.
 
+use crate::db::{begin_write, TxLock};
 use crate::identity::id32;
 use crate::tag_lifetime::{alive_mutable_row, end_alive_row};
 // The push path's repository lock: API tag writes and registry pushes to one repository take
 // the same key, so they never interleave.
-use crate::registry::{lock_sql, REPO_LOCK_BASE};
 use crate::{with_pool, Db, MetaError};
 
 /// The label whose value gives a manifest's tags an expiration.
@@ -388,18 +388,11 @@ impl Db {
     /// or `None` when the alive row changed underneath (nothing is written then). An
     /// immutable alive row refuses with [`MetaError::TagImmutable`].
     pub async fn retarget_tag(&self, r: &Retarget<'_>) -> Result<Option<TagRow>, MetaError> {
-        let backend = self.backend();
         let repo = id32(r.repository_id)?;
         let manifest = id32(r.manifest_id)?;
         let now = r.now_ms;
         let new_id: Option<i32> = with_pool!(self, pool => {
-            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
-            if let Some(lock) = lock_sql(backend) {
-                sqlx::query(lock)
-                    .bind(REPO_LOCK_BASE | i64::from(repo))
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            let mut tx = begin_write!(pool, TxLock::Repository(repo));
             if let Some((temp_name, temp_end)) = &r.temp_tag {
                 let kept: i64 = sqlx::query_scalar(
                     "SELECT COUNT(*) FROM tag WHERE manifest_id = $1 \
@@ -469,16 +462,9 @@ impl Db {
         name: &str,
         now_ms: i64,
     ) -> Result<Option<TagRow>, MetaError> {
-        let backend = self.backend();
         let repo = id32(repository_id)?;
         let ended: Option<i32> = with_pool!(self, pool => {
-            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
-            if let Some(lock) = lock_sql(backend) {
-                sqlx::query(lock)
-                    .bind(REPO_LOCK_BASE | i64::from(repo))
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            let mut tx = begin_write!(pool, TxLock::Repository(repo));
             match alive_mutable_row!(tx, repo, name, now_ms) {
                 None => {
                     tx.rollback().await?;
@@ -517,7 +503,7 @@ impl Db {
             "UPDATE tag SET lifetime_end_ms = $1 WHERE id = $2 AND lifetime_end_ms IS NULL"
         };
         let n = with_pool!(self, pool => {
-            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
+            let mut tx = begin_write!(pool);
             sqlx::query("DELETE FROM tagnotificationsuccess WHERE tag_id = $1")
                 .bind(id32(tag_id)?)
                 .execute(&mut *tx)
@@ -572,17 +558,10 @@ impl Db {
             now_ms,
             window_ms,
         } = *r;
-        let backend = self.backend();
         let repo = id32(repository_id)?;
         let cutoff = now_ms.saturating_sub(window_ms);
         let updated: bool = with_pool!(self, pool => {
-            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
-            if let Some(lock) = lock_sql(backend) {
-                sqlx::query(lock)
-                    .bind(REPO_LOCK_BASE | i64::from(repo))
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            let mut tx = begin_write!(pool, TxLock::Repository(repo));
             let mut updated = false;
             if is_alive {
                 if let Some((tag_id, old_end)) = alive_mutable_row!(tx, repo, name, now_ms) {
@@ -648,7 +627,7 @@ impl Db {
         now_ms: i64,
     ) -> Result<Option<bool>, MetaError> {
         let previous: Option<bool> = with_pool!(self, pool => {
-            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
+            let mut tx = begin_write!(pool);
             let previous: Option<bool> = sqlx::query_scalar(
                 "SELECT immutable FROM tag WHERE id = $1 \
                  AND (lifetime_end_ms IS NULL OR lifetime_end_ms > $2)",
@@ -766,7 +745,7 @@ impl Db {
     /// Creates a `label` and its `manifestlabel` row in one transaction.
     pub async fn create_manifest_label(&self, l: &NewLabel<'_>) -> Result<LabelOutcome, MetaError> {
         let outcome: Option<LabelOutcome> = with_pool!(self, pool => {
-            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
+            let mut tx = begin_write!(pool);
             let media: Option<i32> = sqlx::query_scalar("SELECT id FROM mediatype WHERE name = $1")
                 .bind(l.media_type)
                 .fetch_optional(&mut *tx)
@@ -830,7 +809,7 @@ impl Db {
     /// Deletes label `label_id` and its `manifestlabel` rows.
     pub async fn delete_label(&self, label_id: i64) -> Result<(), MetaError> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
+            let mut tx = begin_write!(pool);
             for sql in [
                 "DELETE FROM manifestlabel WHERE label_id = $1",
                 "DELETE FROM label WHERE id = $1",

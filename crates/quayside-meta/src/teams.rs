@@ -3,6 +3,7 @@
 //! `org_team_invite` notification Quay creates for an invited user) and the repository
 //! permissions granted to a team.
 
+use crate::db::begin_write;
 use chrono::NaiveDateTime;
 
 use crate::identity::{id32, AccountRow};
@@ -239,7 +240,7 @@ impl Db {
             "DELETE FROM teamsync WHERE team_id = $1",
         ];
         with_pool!(self, pool => {
-            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
+            let mut tx = begin_write!(pool);
             for sql in DEPENDENTS {
                 sqlx::query(sql).bind(id32(team_id)?).execute(&mut *tx).await?;
             }
@@ -379,7 +380,7 @@ impl Db {
              metadata_json, created, dismissed, lookup_path) \
              VALUES ($1, (SELECT id FROM notificationkind WHERE name = $2), $3, $4, $5, $6, NULL)";
         let id: i32 = with_pool!(self, pool => {
-            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
+            let mut tx = begin_write!(pool);
             let id: i32 = sqlx::query_scalar(INVITE)
                 .bind(invite.user_id.map(id32).transpose()?)
                 .bind(invite.email.as_deref())

@@ -6,6 +6,7 @@
 //! Values are written exactly as Quay's model functions write them; hashing, encryption
 //! and the rules live in quayside-auth and the API crate.
 
+use crate::db::begin_write;
 use chrono::NaiveDateTime;
 
 use crate::identity::{id32, id32_cursor};
@@ -272,7 +273,7 @@ impl Db {
         new_uuid: &str,
     ) -> Result<(), MetaError> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
+            let mut tx = begin_write!(pool);
             sqlx::query(
                 r#"UPDATE "user" SET password_hash = $2, invalid_login_attempts = 0, uuid = $3
                    WHERE id = $1"#,
@@ -364,7 +365,7 @@ impl Db {
             ("location", &change.location),
         ];
         with_pool!(self, pool => {
-            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
+            let mut tx = begin_write!(pool);
             for (column, value) in fields {
                 if let Some(value) = value {
                     let sql = format!(r#"UPDATE "user" SET {column} = $2 WHERE id = $1"#);
@@ -393,7 +394,7 @@ impl Db {
     /// account is renamed and its `confirm_username` prompt removed, in one transaction.
     pub async fn rename_namespace(&self, account_id: i64, new_name: &str) -> Result<(), MetaError> {
         with_pool!(self, pool => {
-            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
+            let mut tx = begin_write!(pool);
             let old: String = sqlx::query_scalar(r#"SELECT username FROM "user" WHERE id = $1"#)
                 .bind(id32(account_id)?)
                 .fetch_one(&mut *tx)
@@ -569,7 +570,7 @@ impl Db {
              ORDER BY id LIMIT 1"
         );
         let row: Option<AppTokenDb> = with_pool!(self, pool => {
-            let mut tx = pool.begin_with(crate::db::write_begin(pool)).await?;
+            let mut tx = begin_write!(pool);
             let row: Option<AppTokenDb> = sqlx::query_as(&sql)
                 .bind(uuid)
                 .bind(id32(user_id)?)
