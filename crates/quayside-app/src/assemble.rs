@@ -79,6 +79,7 @@ pub fn auth_settings(resolved: &Resolved) -> AuthSettings {
         robots_whitelist: string_list(c, "ROBOTS_WHITELIST"),
         create_private_repo_on_push: c.create_private_repo_on_push,
         create_namespace_on_push: c.create_namespace_on_push,
+        extended_repository_names: c.feature("EXTENDED_REPOSITORY_NAMES"),
         database_secret_key: c.database_secret_key.clone(),
         secret_key: c.secret_key.clone(),
         jwt_max_fresh_s: c.registry_jwt_auth_max_fresh_s,

@@ -293,7 +293,7 @@ mod tests {
 
     #[tokio::test]
     async fn background_refresh_extends_the_instance_key() {
-        let tdb = quayside_test_db::TestDb::sqlite().await;
+        let tdb = quayside_testkit::TestDb::sqlite().await;
         let dir = tempfile::tempdir().expect("tempdir");
         let settings = quayside_auth::AuthSettings {
             kid_path: dir.path().join("quay.kid"),

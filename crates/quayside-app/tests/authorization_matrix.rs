@@ -25,9 +25,10 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{basic, registry_token, send, sha, App};
+use common::{registry_token, send, App};
 use quayside_auth::{Identity, Role};
-use quayside_test_db::{backends, Backend};
+use quayside_testkit::http::{basic, sha};
+use quayside_testkit::{accounts, backends, Backend};
 use serde_json::{json, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -235,6 +236,7 @@ async fn setup(app: &App) -> Vec<(R, Creds)> {
         .await
         .expect("owner");
     let org = auth
+        .namespaces()
         .create_organization("acme", None, owner)
         .await
         .expect("org");
@@ -251,14 +253,19 @@ async fn setup(app: &App) -> Vec<(R, Creds)> {
         username: "owner".into(),
         uuid: String::new(),
     };
-    let private = auth
-        .create_repository("acme", "private", false, Some(&owner_identity))
-        .await
-        .expect("repo");
-    let public = auth
-        .create_repository("acme", "public", true, Some(&owner_identity))
-        .await
-        .expect("repo");
+    let private = quayside_testkit::accounts::repository(
+        auth,
+        "acme",
+        "private",
+        false,
+        Some(&owner_identity),
+    )
+    .await
+    .expect("repo");
+    let public =
+        quayside_testkit::accounts::repository(auth, "acme", "public", true, Some(&owner_identity))
+            .await
+            .expect("repo");
     for (repo, _) in [(private, 0), (public, 1)] {
         auth.set_repo_permission(repo, ids[0], Role::Admin)
             .await
@@ -283,7 +290,7 @@ async fn setup(app: &App) -> Vec<(R, Creds)> {
         ("read", Some(Role::Read)),
         ("none", None),
     ] {
-        let (name, token) = common::robot(auth, org, short).await.expect("robot");
+        let (name, token) = accounts::robot(auth, org, short).await.expect("robot");
         let robot = db
             .account_by_username(&name)
             .await

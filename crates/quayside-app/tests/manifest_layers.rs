@@ -6,9 +6,10 @@ mod common;
 
 use axum::body::Body;
 use axum::http::Request;
-use common::{app, registry_token, send, sha};
+use common::{app, registry_token, send};
 use quayside_auth::Identity;
-use quayside_test_db::{backends, Backend};
+use quayside_testkit::http::sha;
+use quayside_testkit::{backends, Backend};
 use serde_json::json;
 
 const EMPTY_LAYER: &str = "sha256:a3ed95caeb02ffe68cdd9fd84406680ae93d633cb16422d00e8a7c22955b46d4";
@@ -25,7 +26,7 @@ async fn pushed_schema2_image_shows_config_history(backend: Backend) {
         username: "owner".into(),
         uuid: String::new(),
     };
-    auth.create_repository("owner", "app", false, Some(&identity))
+    quayside_testkit::accounts::repository(auth, "owner", "app", false, Some(&identity))
         .await
         .expect("repository");
 

@@ -1,3 +1,4 @@
+use quayside_domain::DomainError;
 use quayside_meta::MetaError;
 
 /// Everything that can go wrong in quayside-auth. The comment on each variant says how
@@ -41,4 +42,17 @@ pub enum AuthError {
     /// Anything else that is our fault.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl From<DomainError> for AuthError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::NameInvalid(m) => AuthError::NameInvalid(m),
+            e @ (DomainError::Invalid(_)
+            | DomainError::NamespaceUnknown(_)
+            | DomainError::RepositoryExists(_)) => AuthError::BadRequest(e.to_string()),
+            DomainError::Meta(m) => AuthError::Meta(m),
+            other => AuthError::Internal(other.to_string()),
+        }
+    }
 }

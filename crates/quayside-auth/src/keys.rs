@@ -330,8 +330,8 @@ mod tests {
 
     #[tokio::test]
     async fn refresh_moves_the_instance_key_expiration() {
-        for backend in quayside_test_db::backends() {
-            let tdb = quayside_test_db::TestDb::new(backend).await;
+        for backend in quayside_testkit::backends() {
+            let tdb = quayside_testkit::TestDb::new(backend).await;
             let dir = tempfile::tempdir().expect("tempdir");
             let settings = AuthSettings {
                 kid_path: dir.path().join("quay.kid"),

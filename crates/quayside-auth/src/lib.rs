@@ -19,7 +19,6 @@ mod error;
 mod jwt;
 pub mod keygen;
 mod keys;
-mod orgs;
 mod perms;
 mod random;
 mod robots;
@@ -34,12 +33,11 @@ use std::time::Duration;
 
 use quayside_meta::Db;
 
-pub use accounts::{NewUserOptions, OAuthApplicationSpec, RepositorySpec};
+pub use accounts::{NewUserOptions, OAuthApplicationSpec};
 pub use api_perms::{has_scope, repo_cap, team_cap, user_cap, TeamRole, UserRole};
 pub use error::AuthError;
 pub use jwt::TOKEN_LIFETIME_S;
 pub use keys::{jwk_thumbprint, ServiceKeyApprovalType, INSTANCE_KEY_METADATA};
-pub use orgs::{is_valid_email, new_team_invite_token, validate_team_name, TEAM_NAME_REGEX_TEXT};
 pub use robots::{python_json_dumps, RobotListing, RobotWithToken, ROBOT_TOKEN_LEN};
 pub use secret::FieldEncrypter;
 pub use user_password::UserPasswordCipher;
@@ -340,6 +338,7 @@ struct Inner {
     verifier: keys::KeyCache,
     credentials: cache::CredentialCache,
     bcrypt_runs: AtomicU64,
+    namespaces: quayside_domain::Namespaces,
 }
 
 impl std::fmt::Debug for Auth {
@@ -380,10 +379,18 @@ impl Auth {
             settings.credential_cache_ttl,
             settings.credential_cache_capacity,
         );
+        let namespaces = quayside_domain::Namespaces::new(
+            db.clone(),
+            quayside_domain::NamespaceSettings {
+                default_tag_expiration_s: settings.default_tag_expiration_s,
+                extended_repository_names: settings.extended_repository_names,
+            },
+        );
         Ok(Auth {
             inner: Arc::new(Inner {
                 db,
                 settings,
+                namespaces,
                 encrypter,
                 user_passwords,
                 signer,
@@ -396,6 +403,13 @@ impl Auth {
 
     pub fn settings(&self) -> &AuthSettings {
         &self.inner.settings
+    }
+
+    /// The namespace, organization and repository rules (`quayside_domain::namespace`),
+    /// over this instance's database and settings: what `/v2/auth` creates on push and
+    /// what the API creates go through the same handle.
+    pub fn namespaces(&self) -> &quayside_domain::Namespaces {
+        &self.inner.namespaces
     }
 
     pub fn db(&self) -> &Db {

@@ -392,14 +392,12 @@ impl Auth {
                         if r.kind != RepositoryKind::Image {
                             return Err(unsupported(r));
                         }
-                        let may_push = match r.state {
-                            RepositoryState::Normal => true,
-                            // Only the repository's mirroring robot pushes to a mirror.
-                            RepositoryState::Mirror => {
-                                p.robot && db.mirror_robot_id(r.id).await? == Some(p.account_id)
-                            }
-                            _ => false,
-                        };
+                        // Only the repository's mirroring robot pushes to a mirror.
+                        let mirror_robot = r.state == RepositoryState::Mirror
+                            && p.robot
+                            && db.mirror_robot_id(r.id).await? == Some(p.account_id);
+                        let may_push =
+                            quayside_domain::namespace::accepts_push(r.state, mirror_robot);
                         if may_push {
                             granted.push("push");
                         }
@@ -407,21 +405,23 @@ impl Auth {
                 } else {
                     if ns_row.is_none() && s.create_namespace_on_push && !p.robot {
                         ns_row = self
-                            .create_namespace_for_push(&namespace, p.account_id)
+                            .namespaces()
+                            .create_on_push(&namespace, p.account_id)
                             .await?;
                     }
                     if let Some(ns) = &ns_row {
                         if self.can_create_in(p, ns).await? {
                             let created = self
-                                .create_repo_row(
+                                .namespaces()
+                                .create_repository_in(
                                     ns,
                                     &reponame,
-                                    &crate::RepositorySpec {
+                                    &quayside_domain::RepositorySpec {
                                         public: !s.create_private_repo_on_push,
                                         kind: RepositoryKind::Image,
                                         description: None,
                                     },
-                                    Some(identity),
+                                    identity.account_id(),
                                 )
                                 .await?;
                             if created.is_some() {

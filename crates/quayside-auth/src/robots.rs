@@ -7,9 +7,9 @@ use quayside_meta::identity::{AccountRow, NewRobot};
 use quayside_meta::robots::RobotRow;
 use serde_json::Value;
 
-use crate::accounts::validate_username;
 use crate::random::random_string;
 use crate::{Auth, AuthError};
+use quayside_domain::namespace::namespace_name_issue;
 
 /// Length of a robot token.
 pub const ROBOT_TOKEN_LEN: usize = 64;
@@ -124,7 +124,7 @@ impl Auth {
         description: &str,
         unstructured_metadata: Option<&Value>,
     ) -> Result<RobotWithToken, AuthError> {
-        if let Err(issue) = validate_username(shortname) {
+        if let Err(issue) = namespace_name_issue(shortname) {
             return Err(AuthError::BadRequest(format!(
                 "The name for the robot '{shortname}' is invalid: {issue}"
             )));

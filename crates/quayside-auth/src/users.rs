@@ -6,9 +6,10 @@
 
 use quayside_meta::users::AppTokenDetails;
 
-use crate::accounts::{validate_password, validate_username, INVALID_PASSWORD_MESSAGE};
+use crate::accounts::{validate_password, INVALID_PASSWORD_MESSAGE};
 use crate::random::random_string;
 use crate::{Auth, AuthError, NewUserOptions};
+use quayside_domain::namespace::namespace_name_issue;
 
 /// Length of the temporary password of a user created by a superuser.
 pub const INSTALL_USER_PASSWORD_LEN: usize = 32;
@@ -67,7 +68,7 @@ impl Auth {
     /// [`AuthError::BadRequest`]); the account's robots follow the rename. Remembered
     /// credentials carry the old name and are forgotten.
     pub async fn rename_account(&self, account_id: i64, new_name: &str) -> Result<(), AuthError> {
-        if let Err(issue) = validate_username(new_name) {
+        if let Err(issue) = namespace_name_issue(new_name) {
             return Err(AuthError::BadRequest(format!(
                 "Invalid username {new_name}: {issue}"
             )));

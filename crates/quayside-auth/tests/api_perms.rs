@@ -5,7 +5,8 @@ mod common;
 
 use common::*;
 use quayside_auth::{Identity, Role, TeamRole, UserRole};
-use quayside_test_db::backends;
+use quayside_testkit::sql::exec;
+use quayside_testkit::{accounts, backends};
 
 fn user(id: i64, name: &str) -> Identity {
     Identity::User {
@@ -35,6 +36,7 @@ async fn scopes_clamp_user_and_namespace_roles() {
             .expect("user");
         let org = env
             .auth
+            .namespaces()
             .create_organization("acme", None, alice)
             .await
             .expect("org");
@@ -142,11 +144,11 @@ async fn superusers_and_global_readonly_superusers() {
             .await
             .expect("user");
         env.auth
+            .namespaces()
             .create_organization("acme", None, owner)
             .await
             .expect("org");
-        env.auth
-            .create_repository("acme", "private", false, None)
+        quayside_testkit::accounts::repository(&env.auth, "acme", "private", false, None)
             .await
             .expect("repo");
 
@@ -191,11 +193,11 @@ async fn superusers_and_global_readonly_superusers() {
             .expect("user");
         let org = env
             .auth
+            .namespaces()
             .create_organization("acme", None, owner)
             .await
             .expect("org");
-        env.auth
-            .create_repository("acme", "private", false, None)
+        quayside_testkit::accounts::repository(&env.auth, "acme", "private", false, None)
             .await
             .expect("repo");
         let acme = env.db().account_by_id(org).await.expect("db").expect("org");
@@ -308,8 +310,10 @@ async fn robots_disallow_refuses_robot_logins_except_whitelisted() {
             .await
             .expect("user");
         // Robots created before the switch (here: by the same code path).
-        let (ci, ci_token) = common::robot(&env.auth, alice, "ci").await.expect("robot");
-        let (mirror, mirror_token) = common::robot(&env.auth, alice, "mirror")
+        let (ci, ci_token) = accounts::robot(&env.auth, alice, "ci")
+            .await
+            .expect("robot");
+        let (mirror, mirror_token) = accounts::robot(&env.auth, alice, "mirror")
             .await
             .expect("robot");
         let err = env

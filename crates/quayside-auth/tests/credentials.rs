@@ -8,9 +8,10 @@ use base64::Engine;
 use ccm::aead::generic_array::GenericArray;
 use ccm::aead::{Aead, KeyInit};
 use ccm::consts::{U13, U16};
-use common::{env, env_with, exec, scalar_string, Arg};
+use common::{env, env_with};
 use quayside_auth::{AuthError, FieldEncrypter, Identity};
-use quayside_test_db::backends;
+use quayside_testkit::sql::{exec, scalar_i64, scalar_string, Arg};
+use quayside_testkit::{accounts, backends};
 
 fn invalid_msg(r: Result<Identity, AuthError>) -> String {
     match r {
@@ -31,7 +32,7 @@ async fn user_passwords() {
         let hash = scalar_string(
             e.db(),
             r#"SELECT password_hash FROM "user" WHERE id = $1"#,
-            &[Arg::I(id as i32)],
+            &[Arg::I(id)],
         )
         .await
         .expect("hash");
@@ -79,7 +80,7 @@ async fn user_passwords() {
             Err(AuthError::TooManyAttempts { retry_after_s }) => assert!(retry_after_s <= 1),
             other => panic!("expected throttling, got {other:?}"),
         }
-        let attempts = common::scalar_i64(
+        let attempts = scalar_i64(
             e.db(),
             r#"SELECT CAST(invalid_login_attempts AS BIGINT) FROM "user" WHERE username = $1"#,
             &[Arg::S("bob")],
@@ -184,7 +185,9 @@ async fn robots() {
             .create_user("alice", "password123", "alice@example.com")
             .await
             .expect("user");
-        let (name, token) = common::robot(&e.auth, uid, "builder").await.expect("robot");
+        let (name, token) = accounts::robot(&e.auth, uid, "builder")
+            .await
+            .expect("robot");
         assert_eq!(name, "alice+builder");
         assert_eq!(token.len(), 64);
         let stored = scalar_string(
@@ -250,7 +253,7 @@ async fn robots() {
 
 #[tokio::test]
 async fn robot_needs_database_secret_key() {
-    let e = env_with(quayside_test_db::Backend::Sqlite, |s| {
+    let e = env_with(quayside_testkit::Backend::Sqlite, |s| {
         s.database_secret_key = None
     })
     .await;
@@ -260,7 +263,7 @@ async fn robot_needs_database_secret_key() {
         .await
         .expect("user");
     assert!(matches!(
-        common::robot(&e.auth, uid, "bot").await,
+        accounts::robot(&e.auth, uid, "bot").await,
         Err(AuthError::Unavailable(_))
     ));
     e.cleanup().await;

@@ -5,9 +5,10 @@ mod common;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use common::{decode_with_db_jwk, env, env_with, exec, scalar_string, Arg};
+use common::{decode_with_db_jwk, env, env_with};
 use quayside_auth::{jwk_thumbprint, Action, Auth, AuthError, Identity};
-use quayside_test_db::backends;
+use quayside_testkit::backends;
+use quayside_testkit::sql::{exec, scalar_i64, scalar_string, Arg};
 use rsa::pkcs1::{EncodeRsaPrivateKey, LineEnding};
 use rsa::traits::PublicKeyParts;
 use serde_json::json;
@@ -67,7 +68,7 @@ async fn boot_creates_instance_key_like_quay() {
         assert_eq!(jwk["kty"], "RSA");
         assert_eq!(URL_SAFE_NO_PAD.decode(n).expect("b64").len(), 256);
         // An expiration ~120 minutes out.
-        let exp = common::scalar_i64(
+        let exp = scalar_i64(
             db,
             "SELECT COUNT(*) FROM servicekey WHERE kid = $1 AND expiration_date > $2 AND expiration_date < $3",
             &[
@@ -107,8 +108,7 @@ async fn issued_jwt_has_quays_exact_claims_and_verifies_with_db_key() {
             .create_user("alice", "password123", "alice@example.com")
             .await
             .expect("user");
-        e.auth
-            .create_repository("alice", "app", false, None)
+        quayside_testkit::accounts::repository(&e.auth, "alice", "app", false, None)
             .await
             .expect("repo");
         let ident = e
@@ -176,8 +176,7 @@ async fn issued_jwt_has_quays_exact_claims_and_verifies_with_db_key() {
 
         // Anonymous: sub "(anonymous)", context only the apostille claims; login-only
         // tokens carry an empty access list.
-        e.auth
-            .create_repository("alice", "pub", true, None)
+        quayside_testkit::accounts::repository(&e.auth, "alice", "pub", true, None)
             .await
             .expect("repo");
         let anon = e
@@ -291,7 +290,7 @@ async fn tokens_from_other_instances_verify_only_with_approved_keys() {
 
 #[tokio::test]
 async fn challenge_header() {
-    let e = env_with(quayside_test_db::Backend::Sqlite, |s| {
+    let e = env_with(quayside_testkit::Backend::Sqlite, |s| {
         s.server_hostname = "quay.example.com".into();
         s.preferred_url_scheme = "https".into();
     })

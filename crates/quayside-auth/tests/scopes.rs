@@ -2,9 +2,10 @@
 
 mod common;
 
-use common::{env, env_with, scalar_string, Arg, Env};
+use common::{env, env_with, Env};
 use quayside_auth::{AuthError, Identity, Role};
-use quayside_test_db::{backends, Backend};
+use quayside_testkit::sql::{exec, scalar_i64, scalar_string, Arg};
+use quayside_testkit::{accounts, backends, Backend};
 
 async fn actions(e: &Env, who: &Identity, scope: &str) -> Vec<String> {
     let token = e
@@ -60,14 +61,14 @@ async fn world(e: &Env) -> World {
         .await
         .expect("u");
     let org_id = a
+        .namespaces()
         .create_organization("acme", None, owner_id)
         .await
         .expect("org");
-    let private_id = a
-        .create_repository("acme", "private", false, None)
+    let private_id = quayside_testkit::accounts::repository(a, "acme", "private", false, None)
         .await
         .expect("repo");
-    a.create_repository("acme", "public", true, None)
+    quayside_testkit::accounts::repository(a, "acme", "public", true, None)
         .await
         .expect("repo");
     a.set_repo_permission(private_id, admin_id, Role::Admin)
@@ -79,7 +80,7 @@ async fn world(e: &Env) -> World {
     a.set_repo_permission(private_id, reader_id, Role::Read)
         .await
         .expect("perm");
-    let (robot_name, robot_token) = common::robot(a, org_id, "ci").await.expect("robot");
+    let (robot_name, robot_token) = accounts::robot(a, org_id, "ci").await.expect("robot");
     let robot_id = match a
         .verify_basic(&robot_name, &robot_token)
         .await
@@ -292,7 +293,7 @@ async fn push_to_create() {
             e.db(),
             r#"SELECT ro.name FROM repositorypermission p JOIN role ro ON ro.id = p.role_id
                JOIN "user" u ON u.id = p.user_id WHERE p.repository_id = $1 AND u.username = $2"#,
-            &[Arg::I(repo.id as i32), Arg::S("nobody")],
+            &[Arg::I(repo.id), Arg::S("nobody")],
         )
         .await;
         assert_eq!(role.as_deref(), Some("admin"));
@@ -380,7 +381,7 @@ async fn bad_scopes_and_names() {
             Err(AuthError::Invalid(_))
         ));
         // A disabled namespace.
-        common::exec(
+        exec(
             e.db(),
             r#"UPDATE "user" SET enabled = $1 WHERE username = $2"#,
             &[Arg::B(false), Arg::S("alice")],
@@ -462,16 +463,19 @@ async fn account_creation_rules() {
         msg(a.create_user("bob", "password123", "a@example.com").await),
         "Email has already been used: a@example.com"
     );
-    a.create_organization("acme", None, id).await.expect("org");
+    a.namespaces()
+        .create_organization("acme", None, id)
+        .await
+        .expect("org");
     assert_eq!(
         msg(a.create_user("acme", "password123", "c@example.com").await),
         "Username has already been taken by an organization and cannot be reused: acme"
     );
-    let owners = common::scalar_i64(
+    let owners = scalar_i64(
         e.db(),
         r#"SELECT COUNT(*) FROM teammember tm JOIN team t ON t.id = tm.team_id JOIN teamrole r ON r.id = t.role_id
            JOIN "user" o ON o.id = t.organization_id WHERE o.username = $1 AND t.name = $2 AND r.name = $3 AND tm.user_id = $4"#,
-        &[Arg::S("acme"), Arg::S("owners"), Arg::S("admin"), Arg::I(id as i32)],
+        &[Arg::S("acme"), Arg::S("owners"), Arg::S("admin"), Arg::I(id)],
     )
     .await;
     assert_eq!(owners, 1);

@@ -44,6 +44,19 @@ pub enum DomainError {
     /// The tag exists only in the time machine (`TAG_EXPIRED`, 404).
     #[error("Tag {0} was deleted or has expired. To pull, revive via time machine")]
     TagExpired(String),
+    /// A name or request Quay's data model refuses, with Quay's message (the API answers
+    /// 400 with it; e.g. "Invalid namespace …", "Username has already been taken …").
+    #[error("{0}")]
+    Invalid(String),
+    /// A repository name that breaks Quay's rule (`NAME_INVALID`).
+    #[error("{0}")]
+    NameInvalid(String),
+    /// The namespace a repository was to be created in does not exist.
+    #[error("Unknown namespace {0}")]
+    NamespaceUnknown(String),
+    /// The repository `namespace/name` already exists.
+    #[error("Repository already exists: {0}")]
+    RepositoryExists(String),
     /// A feature is switched off (e.g. the referrers API).
     #[error("unsupported: {0}")]
     Unsupported(&'static str),

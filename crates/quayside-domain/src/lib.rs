@@ -1,5 +1,6 @@
 //! quayside-domain: Quay's "registry model" — what pushing and pulling do to Quay's tables
-//! and storage, shared by `/v2` and `/api/v1`.
+//! and storage, shared by `/v2` and `/api/v1` — and its data-model rules for namespaces,
+//! organizations, teams and repositories ([`namespace`]).
 //!
 //! * Blobs are visible in a repository when a `manifestblob` row of that repository or an
 //!   unexpired `uploadedblob` row links them and they have a placement.
@@ -15,9 +16,11 @@
 //!   (never expiring when the manifest has a `subject`).
 
 mod error;
+pub mod namespace;
 mod registry;
 
 pub use error::DomainError;
+pub use namespace::{NamespaceSettings, Namespaces, RepositorySpec};
 pub use quayside_meta::registry::CatalogScope as CatalogFilter;
 pub use registry::{
     referrers_index, BlobInfo, CatalogEntry, NoBody, ReferrerDescriptor, Registry,

@@ -3,11 +3,14 @@
 mod common;
 
 use bytes::Bytes;
-use common::{body, push_blob, scalar_i64, Env, LOCATION};
+use common::Env;
 use futures::TryStreamExt;
 use quayside_domain::{DomainError, NoBody, Registry, RegistrySettings};
 use quayside_oci::Digest;
-use quayside_test_db::backends;
+use quayside_testkit::backends;
+use quayside_testkit::registry::{body, push_blob_in_chunks};
+use quayside_testkit::sql::{exec, scalar_i64, Arg};
+use quayside_testkit::storage::{self, LOCATION};
 
 fn data(len: usize, seed: u8) -> Vec<u8> {
     (0..len)
@@ -149,7 +152,7 @@ async fn digest_mismatch_leaves_nothing_visible() {
             scalar_i64(
                 env.db(),
                 "SELECT COUNT(*) FROM imagestorage WHERE id > $1",
-                0
+                &[Arg::I(0)]
             )
             .await,
             0
@@ -158,7 +161,7 @@ async fn digest_mismatch_leaves_nothing_visible() {
             scalar_i64(
                 env.db(),
                 "SELECT COUNT(*) FROM uploadedblob WHERE id > $1",
-                0
+                &[Arg::I(0)]
             )
             .await,
             0
@@ -234,7 +237,7 @@ async fn upload_resumes_after_restart_and_after_a_broken_chunk() {
         let digest = Digest::sha256_of(&content);
         let first = Registry::new(
             env.db().clone(),
-            common::storage(&env.root()),
+            storage::local(&env.root()),
             RegistrySettings::default(),
         );
         let s = first.start_upload(&repo).await.expect("start");
@@ -252,7 +255,7 @@ async fn upload_resumes_after_restart_and_after_a_broken_chunk() {
         // A new process: no in-memory hash state.
         let second = Registry::new(
             env.db().clone(),
-            common::storage(&env.root()),
+            storage::local(&env.root()),
             RegistrySettings::default(),
         );
         assert_eq!(
@@ -289,7 +292,7 @@ async fn upload_resumes_after_restart_and_after_a_broken_chunk() {
 
         let third = Registry::new(
             env.db().clone(),
-            common::storage(&env.root()),
+            storage::local(&env.root()),
             RegistrySettings::default(),
         );
         third
@@ -312,7 +315,12 @@ async fn upload_resumes_after_restart_and_after_a_broken_chunk() {
             .expect("complete");
         assert_eq!(read_all(&third, &blob, None).await, content);
         assert_eq!(
-            scalar_i64(env.db(), "SELECT COUNT(*) FROM blobupload WHERE id > $1", 0).await,
+            scalar_i64(
+                env.db(),
+                "SELECT COUNT(*) FROM blobupload WHERE id > $1",
+                &[Arg::I(0)]
+            )
+            .await,
             0
         );
         env.cleanup().await;
@@ -382,7 +390,7 @@ async fn mount_links_a_blob_into_another_repository() {
         let reg = &env.reg;
         let other = env.other_repo("other").await;
         let content = data(4096, 11);
-        let blob = push_blob(reg, &env.repo, &content).await;
+        let blob = push_blob_in_chunks(reg, &env.repo, &content).await;
         assert!(reg
             .blob(&other, &blob.digest)
             .await
@@ -424,8 +432,8 @@ async fn concurrent_uploads_of_the_same_blob_both_succeed() {
         let (reg, repo) = (&env.reg, &env.repo);
         let content = data(150_000, 13);
         let (a, c) = tokio::join!(
-            push_blob(reg, repo, &content),
-            push_blob(reg, repo, &content)
+            push_blob_in_chunks(reg, repo, &content),
+            push_blob_in_chunks(reg, repo, &content)
         );
         assert_eq!(a.digest, c.digest);
         let seen = reg
@@ -434,10 +442,10 @@ async fn concurrent_uploads_of_the_same_blob_both_succeed() {
             .expect("lookup")
             .expect("visible");
         assert_eq!(read_all(reg, &seen, None).await, content);
-        let rows = common::scalar_i64(
+        let rows = scalar_i64(
             env.db(),
             "SELECT COUNT(*) FROM imagestorage WHERE image_size = $1",
-            150_000,
+            &[Arg::I(150_000)],
         )
         .await;
         assert!((1..=2).contains(&rows), "{b}: {rows} imagestorage rows");
@@ -445,13 +453,18 @@ async fn concurrent_uploads_of_the_same_blob_both_succeed() {
             scalar_i64(
                 env.db(),
                 "SELECT COUNT(*) FROM uploadedblob WHERE id > $1",
-                0
+                &[Arg::I(0)]
             )
             .await,
             2
         );
         assert_eq!(
-            scalar_i64(env.db(), "SELECT COUNT(*) FROM blobupload WHERE id > $1", 0).await,
+            scalar_i64(
+                env.db(),
+                "SELECT COUNT(*) FROM blobupload WHERE id > $1",
+                &[Arg::I(0)]
+            )
+            .await,
             0
         );
         let leftovers = std::fs::read_dir(env.root().join("uploads"))
@@ -536,18 +549,18 @@ async fn a_whole_blob_in_one_request() {
             .expect("lookup")
             .is_none());
         assert_eq!(
-            scalar_i64(env.db(), "SELECT COUNT(*) FROM blobupload WHERE id > $1", 0).await,
+            scalar_i64(
+                env.db(),
+                "SELECT COUNT(*) FROM blobupload WHERE id > $1",
+                &[Arg::I(0)]
+            )
+            .await,
             0,
             "{b}: no blobupload rows left"
         );
         assert_eq!(uploads(), 0, "{b}: no upload object left");
         env.cleanup().await;
     }
-}
-
-async fn exec(env: &Env, sql: &str) {
-    quayside_meta::with_pool!(env.db(), pool => sqlx::query(sql).execute(pool).await.map(|r| r.rows_affected()))
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
 /// A blob pull fetches the repository and the blob together; what it finds must be what
@@ -558,7 +571,7 @@ async fn a_pull_finds_the_repository_and_the_blob_together() {
         let env = Env::new(b).await;
         let reg = &env.reg;
         let content = data(5000, 21);
-        let pushed = push_blob(reg, &env.repo, &content).await;
+        let pushed = push_blob_in_chunks(reg, &env.repo, &content).await;
         let both = |name: &'static str, digest: Digest| {
             let reg = reg.clone();
             async move {
@@ -594,17 +607,19 @@ async fn a_pull_finds_the_repository_and_the_blob_together() {
 
         // Placed in a second location: both are listed, in name order.
         exec(
-            &env,
+            env.db(),
             "INSERT INTO imagestoragelocation (name) VALUES ('aaa_first')",
+            &[],
         )
         .await;
         exec(
-            &env,
+            env.db(),
             &format!(
                 "INSERT INTO imagestorageplacement (storage_id, location_id) \
                  SELECT {}, id FROM imagestoragelocation WHERE name = 'aaa_first'",
                 pushed.storage_id
             ),
+            &[],
         )
         .await;
         let (found, alone) = both("simple", pushed.digest.clone()).await;
@@ -618,8 +633,9 @@ async fn a_pull_finds_the_repository_and_the_blob_together() {
 
         // Its upload link expired and no manifest links it: gone for the repository.
         exec(
-            &env,
+            env.db(),
             "UPDATE uploadedblob SET expires_at = '2000-01-01 00:00:00'",
+            &[],
         )
         .await;
         let (found, alone) = both("simple", pushed.digest.clone()).await;
@@ -628,8 +644,9 @@ async fn a_pull_finds_the_repository_and_the_blob_together() {
 
         // A repository marked for deletion is not found at all.
         exec(
-            &env,
+            env.db(),
             &format!("UPDATE repository SET state = 3 WHERE id = {}", env.repo.id),
+            &[],
         )
         .await;
         let (found, _) = both("simple", pushed.digest.clone()).await;

@@ -2,11 +2,14 @@
 
 mod common;
 
-use common::{layout_manifest, push_blob, push_layout_blob, scalar_i64, Env, LOCATION};
+use common::{layout_manifest, push_layout_blob, Env};
 use quayside_domain::{DomainError, TagLookup};
 use quayside_meta::with_pool;
 use quayside_oci::{media_types as mt, ParsedManifest};
-use quayside_test_db::backends;
+use quayside_testkit::backends;
+use quayside_testkit::registry::push_blob_in_chunks;
+use quayside_testkit::sql::{scalar_i64, Arg};
+use quayside_testkit::storage::LOCATION;
 
 async fn push_manifest_blobs(env: &Env, layout: &str, m: &ParsedManifest) {
     for d in m.referenced_blobs() {
@@ -72,7 +75,7 @@ async fn oci_image_rows_are_quays() {
             scalar_i64(
                 env.db(),
                 "SELECT COUNT(*) FROM manifestblob WHERE manifest_id = $1",
-                mid
+                &[Arg::I(i64::from(mid))]
             )
             .await,
             2
@@ -159,7 +162,7 @@ async fn unknown_blob_is_refused() {
             scalar_i64(
                 env.db(),
                 "SELECT COUNT(*) FROM manifest WHERE repository_id = $1",
-                env.repo.id as i32
+                &[Arg::I(env.repo.id)]
             )
             .await,
             0
@@ -248,7 +251,7 @@ async fn index_with_children_pushed_by_digest() {
             scalar_i64(
                 env.db(),
                 "SELECT COUNT(*) FROM manifestchild WHERE manifest_id = $1",
-                mid
+                &[Arg::I(i64::from(mid))]
             )
             .await,
             3
@@ -257,7 +260,7 @@ async fn index_with_children_pushed_by_digest() {
             scalar_i64(
                 env.db(),
                 "SELECT COUNT(*) FROM manifestblob WHERE manifest_id = $1",
-                mid
+                &[Arg::I(i64::from(mid))]
             )
             .await,
             0
@@ -282,9 +285,9 @@ async fn docker_schema2_roundtrip_and_tag_moves() {
                 .to_vec();
         let layer_a = vec![0x1f, 0x8b, 1, 2, 3, 4];
         let layer_b = vec![0x1f, 0x8b, 9, 9, 9];
-        let c = push_blob(&env.reg, &env.repo, &config).await;
-        let la = push_blob(&env.reg, &env.repo, &layer_a).await;
-        let lb = push_blob(&env.reg, &env.repo, &layer_b).await;
+        let c = push_blob_in_chunks(&env.reg, &env.repo, &config).await;
+        let la = push_blob_in_chunks(&env.reg, &env.repo, &layer_a).await;
+        let lb = push_blob_in_chunks(&env.reg, &env.repo, &layer_b).await;
         let mk = |layer: &quayside_domain::BlobInfo| {
             format!(
                 r#"{{"schemaVersion":2,"mediaType":"{}","config":{{"mediaType":"{}","size":{},"digest":"{}"}},"layers":[{{"mediaType":"{}","size":{},"digest":"{}"}}]}}"#,
@@ -614,7 +617,7 @@ async fn concurrent_pushes_of_one_manifest_and_tag() {
             scalar_i64(
                 env.db(),
                 "SELECT COUNT(*) FROM manifest WHERE repository_id = $1",
-                env.repo.id as i32
+                &[Arg::I(env.repo.id)]
             )
             .await,
             1
@@ -662,8 +665,8 @@ async fn labelled_image(env: &Env, labels: serde_json::Value, layer: &[u8]) -> P
         "rootfs": {"type": "layers", "diff_ids": []}
     })
     .to_string();
-    let c = push_blob(&env.reg, &env.repo, config.as_bytes()).await;
-    let l = push_blob(&env.reg, &env.repo, layer).await;
+    let c = push_blob_in_chunks(&env.reg, &env.repo, config.as_bytes()).await;
+    let l = push_blob_in_chunks(&env.reg, &env.repo, layer).await;
     let text = format!(
         r#"{{"schemaVersion":2,"mediaType":"{}","config":{{"mediaType":"{}","size":{},"digest":"{}"}},"layers":[{{"mediaType":"{}","size":{},"digest":"{}"}}]}}"#,
         mt::DOCKER_MANIFEST_V2,
@@ -937,7 +940,7 @@ async fn notifications_of(env: &Env, tag_id: i32) -> i64 {
     scalar_i64(
         env.db(),
         "SELECT COUNT(*) FROM tagnotificationsuccess WHERE tag_id = $1",
-        tag_id,
+        &[Arg::I(i64::from(tag_id))],
     )
     .await
 }

@@ -4,7 +4,7 @@
 //! busy timeout); the API answered such collisions with 500s.
 
 use quayside_meta::identity::NewOAuthApplication;
-use quayside_test_db::{backends, create_namespace, TestDb};
+use quayside_testkit::{backends, create_namespace, TestDb};
 
 #[tokio::test]
 async fn read_then_write_transactions_wait_for_each_other() {

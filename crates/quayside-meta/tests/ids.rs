@@ -2,7 +2,7 @@
 //! not answer "no such row" and a write does not touch anything.
 
 use quayside_meta::MetaError;
-use quayside_test_db::{backends, create_namespace, create_repository, TestDb};
+use quayside_testkit::{backends, create_namespace, create_repository, TestDb};
 
 #[tokio::test]
 async fn out_of_range_ids_are_errors() {

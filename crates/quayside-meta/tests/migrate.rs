@@ -4,7 +4,7 @@ use quayside_meta::{
     with_pool, Backend, ConnectOptions, Db, MetaError, MigrateOutcome, SchemaState,
     ALEMBIC_REVISION,
 };
-use quayside_test_db::{backends, TestDb};
+use quayside_testkit::{backends, TestDb};
 
 async fn exec(db: &Db, sql: &str) {
     with_pool!(db, pool => sqlx::query(sql).execute(pool).await.map(|_| ())).expect(sql);

@@ -4,7 +4,7 @@
 //! apart by their canonical names.
 
 use chrono::{Duration, Utc};
-use quayside_test_db::{backends, TestDb};
+use quayside_testkit::{backends, TestDb};
 
 #[tokio::test]
 async fn claims_are_leases_with_retries() {

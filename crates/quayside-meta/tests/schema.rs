@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use quayside_meta::{with_pool, Backend, Db, ALEMBIC_REVISION};
-use quayside_test_db::{backends, TestDb};
+use quayside_testkit::{backends, TestDb};
 
 const FIXTURE: &str = include_str!("fixtures/quay-schema-9fa37f66a9b6.txt");
 

@@ -2,7 +2,7 @@
 //! Quay does not define is refused with its name, never read as another state.
 
 use quayside_meta::{RepositoryKind, RepositoryState, Visibility};
-use quayside_test_db::{backends, create_namespace, create_repository, TestDb};
+use quayside_testkit::{backends, create_namespace, create_repository, TestDb};
 
 #[tokio::test]
 async fn repository_vocabulary_round_trips_and_refuses_unknown_states() {

@@ -16,6 +16,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use quayside_auth::AuthError;
+use quayside_domain::DomainError;
 use quayside_meta::MetaError;
 use serde_json::{json, Map, Value};
 
@@ -225,6 +226,19 @@ impl From<MetaError> for QuayApiError {
             );
         }
         QuayApiError::Internal(e.to_string())
+    }
+}
+
+impl From<DomainError> for QuayApiError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            e @ (DomainError::Invalid(_)
+            | DomainError::NameInvalid(_)
+            | DomainError::NamespaceUnknown(_)
+            | DomainError::RepositoryExists(_)) => QuayApiError::bad_request(e.to_string()),
+            DomainError::Meta(m) => m.into(),
+            other => QuayApiError::Internal(other.to_string()),
+        }
     }
 }
 

@@ -12,8 +12,9 @@ use common::*;
 use quayside_auth::Role;
 use quayside_meta::registry::{NewManifest, TagTarget};
 use quayside_meta::tags::NewLabel;
-use quayside_meta::{with_pool, Db};
+use quayside_meta::Db;
 use quayside_quay_api::{BlobFuture, BlobReader};
+use quayside_testkit::sql::{exec, Arg};
 use serde_json::{json, Value};
 
 fn now_ms() -> i64 {
@@ -75,20 +76,6 @@ async fn push(
         .await
         .expect("put manifest");
     (i64::from(id), digest)
-}
-
-async fn exec(db: &Db, sql: &str, a: i64, b: i64) {
-    with_pool!(db, pool => {
-        sqlx::query(sql).bind(a).bind(b).execute(pool).await.map(|r| r.rows_affected())
-    })
-    .unwrap_or_else(|e| panic!("{sql}: {e}"));
-}
-
-async fn exec1(db: &Db, sql: &str, a: i64) {
-    with_pool!(db, pool => {
-        sqlx::query(sql).bind(a).execute(pool).await.map(|r| r.rows_affected())
-    })
-    .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
 async fn last_log(env: &Env, kind: &str) -> Value {
@@ -215,10 +202,10 @@ async fn manifest_view_and_permissions() {
             .await;
         assert_problem(&r, 404, "not_found", "Not Found");
         // A manifest only some hidden (temporary) tag keeps is not visible to the API.
-        exec1(
+        exec(
             &db,
             "UPDATE tag SET hidden = TRUE WHERE repository_id = $1 AND name = 'multi'",
-            repo_id,
+            &[Arg::I(repo_id)],
         )
         .await;
         let r = env
@@ -239,12 +226,8 @@ async fn manifest_view_and_permissions() {
         let reader_t = env.token(reader, "repo:read").await;
         let r = env.get(&url, Some(&reader_t)).await;
         assert_eq!(r.status, 200, "{r:?}");
-        exec1(
-            &db,
-            "UPDATE repository SET visibility_id = (SELECT id FROM visibility WHERE name = 'public') \
-             WHERE id = $1",
-            repo_id,
-        )
+        exec(&db, "UPDATE repository SET visibility_id = (SELECT id FROM visibility WHERE name = 'public') \
+             WHERE id = $1", &[Arg::I(repo_id)])
         .await;
         let r = env.get(&url, None).await;
         assert_eq!(r.status, 200, "{r:?}");
@@ -441,8 +424,7 @@ async fn labels_add_list_get_delete() {
         exec(
             &db,
             "UPDATE repository SET state = $1 WHERE id = $2",
-            1,
-            repo_id,
+            &[Arg::I(1), Arg::I(repo_id)],
         )
         .await;
         let r = env
@@ -461,8 +443,7 @@ async fn labels_add_list_get_delete() {
         exec(
             &db,
             "UPDATE repository SET state = $1 WHERE id = $2",
-            0,
-            repo_id,
+            &[Arg::I(0), Arg::I(repo_id)],
         )
         .await;
 

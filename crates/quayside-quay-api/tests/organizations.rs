@@ -6,6 +6,7 @@ mod common;
 use common::*;
 use quayside_auth::Role;
 use quayside_meta::logs::LogFilter;
+use quayside_testkit::accounts;
 use serde_json::{json, Value};
 
 const ADMIN_VIEW_KEYS: &[&str] = &[
@@ -625,7 +626,7 @@ async fn members_and_collaborators() {
             id_of(&env, "bob").await,
             id_of(&env, "carol").await,
         );
-        common::robot(&env.auth, org.account.id, "bot")
+        accounts::robot(&env.auth, org.account.id, "bot")
             .await
             .expect("robot");
         let bot_id = id_of(&env, "acme+bot").await;

@@ -7,6 +7,7 @@ mod common;
 use common::*;
 use quayside_auth::Role;
 use quayside_meta::with_pool;
+use quayside_testkit::accounts;
 use serde_json::{json, Value};
 
 async fn team(env: &Env, org_id: i64, name: &str, role: &str, members: &[i64]) -> i64 {
@@ -64,9 +65,9 @@ async fn user_permissions() {
         let org = env.org("acme", owner).await;
         team(&env, org, "devs", "member", &[member]).await;
         let repo = env.repo("acme", "app", false, Some(owner)).await;
-        let (_, robot_token) = common::robot(&env.auth, org, "bot").await.expect("robot");
+        let (_, robot_token) = accounts::robot(&env.auth, org, "bot").await.expect("robot");
         let _ = robot_token;
-        common::robot(&env.auth, owner, "mine")
+        accounts::robot(&env.auth, owner, "mine")
             .await
             .expect("user robot");
 

@@ -6,6 +6,7 @@ mod common;
 
 use common::*;
 use quayside_meta::logs::LogFilter;
+use quayside_testkit::accounts;
 use serde_json::{json, Value};
 
 const PROTO_KEYS: &[&str] = &["activating_user", "delegate", "id", "role"];
@@ -56,7 +57,7 @@ async fn setup(env: &Env) -> (i64, i64, String, String) {
         .await
         .expect("team");
     db.add_team_member(devs, bob_id).await.expect("member");
-    common::robot(&env.auth, org, "bot").await.expect("robot");
+    accounts::robot(&env.auth, org, "bot").await.expect("robot");
     (org, devs, alice, bob)
 }
 

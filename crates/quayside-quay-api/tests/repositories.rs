@@ -7,6 +7,7 @@ mod common;
 use common::*;
 use quayside_auth::Role;
 use quayside_meta::with_pool;
+use quayside_testkit::sql::{exec, Arg};
 use serde_json::{json, Value};
 
 const REPO_KEYS: [&str; 15] = [
@@ -31,18 +32,6 @@ fn repo_keys() -> Vec<String> {
     let mut k: Vec<String> = REPO_KEYS.iter().map(|s| s.to_string()).collect();
     k.sort();
     k
-}
-
-async fn exec(env: &Env, sql: &str, binds: &[i64]) {
-    let db = env.tdb.db();
-    with_pool!(db, pool => {
-        let mut q = sqlx::query(sql);
-        for b in binds {
-            q = q.bind(*b);
-        }
-        q.execute(pool).await.map(|_| ())
-    })
-    .expect("exec");
 }
 
 /// A live tag `name` on a new manifest of `size` bytes, started at `start_ms`.
@@ -93,7 +82,7 @@ async fn team(env: &Env, org_id: i64, name: &str, role: &str, members: &[i64]) -
     })
     .expect("team");
     for m in members {
-        exec(env, "INSERT INTO teammember (user_id, team_id) VALUES (CAST($1 AS INTEGER), CAST($2 AS INTEGER))", &[*m, i64::from(id)]).await;
+        exec(env.tdb.db(), "INSERT INTO teammember (user_id, team_id) VALUES (CAST($1 AS INTEGER), CAST($2 AS INTEGER))", &[Arg::I(*m), Arg::I(i64::from(id))]).await;
     }
     i64::from(id)
 }
@@ -347,9 +336,9 @@ async fn get_repository_shape_and_cells() {
 
         // includeTags=false, includeStats=true.
         exec(
-            &env,
+            env.tdb.db(),
             "UPDATE repositoryactioncount SET count = 5 WHERE repository_id = CAST($1 AS INTEGER)",
-            &[private],
+            &[Arg::I(private)],
         )
         .await;
         let r = env

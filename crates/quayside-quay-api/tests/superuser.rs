@@ -6,6 +6,7 @@ mod common;
 
 use common::*;
 use quayside_meta::logs::LogFilter;
+use quayside_testkit::accounts;
 use serde_json::{json, Value};
 
 const CONFIG: &str = "GLOBAL_READONLY_SUPER_USERS: [reader]\n";
@@ -82,7 +83,7 @@ async fn list_users_views_filters_and_pages() {
         let c = cast(&env).await;
         let bob = env.user("bob").await;
         env.org("acme", c.alice).await;
-        common::robot(&env.auth, c.alice, "bot")
+        accounts::robot(&env.auth, c.alice, "bot")
             .await
             .expect("robot");
         env.auth
@@ -452,7 +453,7 @@ async fn organizations_list_rename_and_delete() {
         env.org("acme", c.alice).await;
         env.org("beta", c.alice).await;
         env.org("gamma", c.alice).await;
-        common::robot(&env.auth, c.alice, "bot")
+        accounts::robot(&env.auth, c.alice, "bot")
             .await
             .expect("robot");
         let acme_row = env
@@ -463,7 +464,7 @@ async fn organizations_list_rename_and_delete() {
             .expect("db")
             .expect("acme");
         let acme_id = acme_row.id;
-        common::robot(&env.auth, acme_id, "builder")
+        accounts::robot(&env.auth, acme_id, "builder")
             .await
             .expect("org robot");
 

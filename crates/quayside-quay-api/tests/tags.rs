@@ -8,7 +8,8 @@ mod common;
 use common::*;
 use quayside_auth::Role;
 use quayside_meta::registry::{NewManifest, TagTarget};
-use quayside_meta::{with_pool, Db};
+use quayside_meta::Db;
+use quayside_testkit::sql::{exec, scalar_i64, Arg};
 use serde_json::{json, Value};
 
 const BAD_REQUEST: &str =
@@ -72,18 +73,6 @@ async fn push(db: &Db, repo_id: i64, tag: Option<&str>, bytes: &str) -> String {
     .await
     .expect("put manifest");
     digest
-}
-
-async fn exec(db: &Db, sql: &str, a: i64, b: i64) {
-    with_pool!(db, pool => {
-        sqlx::query(sql).bind(a).bind(b).execute(pool).await.map(|r| r.rows_affected())
-    })
-    .unwrap_or_else(|e| panic!("{sql}: {e}"));
-}
-
-async fn scalar(db: &Db, sql: &str, a: i64) -> i64 {
-    with_pool!(db, pool => sqlx::query_scalar::<_, i64>(sql).bind(a).fetch_one(pool).await)
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
 /// Metadata of the newest audit row of `kind`.
@@ -302,18 +291,14 @@ async fn create_move_delete_with_audit_rows() {
         assert_eq!(meta["manifest_digest"], m2.as_str());
         assert_eq!(meta["original_manifest_digest"], m1.as_str());
         // Two rows: one ended, one alive; exactly one alive row per name.
-        let rows = scalar(
+        let rows = scalar_i64(
             &db,
             "SELECT COUNT(*) FROM tag WHERE repository_id = $1 AND name = 'fresh'",
-            repo_id,
+            &[Arg::I(repo_id)],
         )
         .await;
         assert_eq!(rows, 2);
-        let alive = scalar(
-            &db,
-            "SELECT COUNT(*) FROM tag WHERE repository_id = $1 AND name = 'fresh' AND lifetime_end_ms IS NULL",
-            repo_id,
-        )
+        let alive = scalar_i64(&db, "SELECT COUNT(*) FROM tag WHERE repository_id = $1 AND name = 'fresh' AND lifetime_end_ms IS NULL", &[Arg::I(repo_id)])
         .await;
         assert_eq!(alive, 1);
 
@@ -374,11 +359,7 @@ async fn create_move_delete_with_audit_rows() {
         assert_eq!(meta["tag"], "fresh");
         assert_eq!(meta["repo"], "app");
         assert_eq!(meta["namespace"], "alice");
-        let alive = scalar(
-            &db,
-            "SELECT COUNT(*) FROM tag WHERE repository_id = $1 AND name = 'fresh' AND lifetime_end_ms IS NULL",
-            repo_id,
-        )
+        let alive = scalar_i64(&db, "SELECT COUNT(*) FROM tag WHERE repository_id = $1 AND name = 'fresh' AND lifetime_end_ms IS NULL", &[Arg::I(repo_id)])
         .await;
         assert_eq!(alive, 0);
         let r = env
@@ -465,10 +446,10 @@ async fn restore_works_inside_the_window_and_not_after() {
         // by default) is what GC collects: restoring it fails like a missing manifest.
         let old = push(&db, repo_id, Some("stale"), &image_bytes("old")).await;
         push(&db, repo_id, Some("stale"), &image_bytes("new")).await;
-        let window_ms = scalar(
+        let window_ms = scalar_i64(
             &db,
             r#"SELECT removed_tag_expiration_s FROM "user" WHERE username = 'alice' AND id <> $1"#,
-            -1,
+            &[Arg::I(-1)],
         )
         .await
             * 1000;
@@ -477,8 +458,7 @@ async fn restore_works_inside_the_window_and_not_after() {
             &db,
             "UPDATE tag SET lifetime_end_ms = $1 WHERE repository_id = $2 AND name = 'stale' \
              AND lifetime_end_ms IS NOT NULL",
-            now_ms() - window_ms - 60_000,
-            repo_id,
+            &[Arg::I(now_ms() - window_ms - 60_000), Arg::I(repo_id)],
         )
         .await;
         let r = env
@@ -498,12 +478,7 @@ async fn restore_works_inside_the_window_and_not_after() {
             .call("DELETE", &format!("{TAGS}short"), Some(&token), None)
             .await;
         assert_eq!(r.status, 204);
-        exec(
-            &db,
-            r#"UPDATE "user" SET removed_tag_expiration_s = $1 WHERE username = 'alice' AND id <> $2"#,
-            0,
-            -1,
-        )
+        exec(&db, r#"UPDATE "user" SET removed_tag_expiration_s = $1 WHERE username = 'alice' AND id <> $2"#, &[Arg::I(0), Arg::I(-1)])
         .await;
         let r = env
             .call(
@@ -569,10 +544,10 @@ async fn expiration_changes() {
             .await;
         assert_eq!(r.json["tags"][0]["end_ts"], start + 3600);
         let meta = last_log(&env, "change_tag_expiration").await;
-        let start_ms = scalar(
+        let start_ms = scalar_i64(
             &db,
             "SELECT lifetime_start_ms FROM tag WHERE repository_id = $1 AND name = 'exp'",
-            repo_id,
+            &[Arg::I(repo_id)],
         )
         .await;
         assert_eq!(
@@ -715,8 +690,7 @@ async fn permissions_and_repository_states() {
             exec(
                 &db,
                 "UPDATE repository SET state = $1 WHERE id = $2",
-                state,
-                repo_id,
+                &[Arg::I(state), Arg::I(repo_id)],
             )
             .await;
             let r = env.call("PUT", &put_url, Some(&owner), put_body()).await;
@@ -793,10 +767,10 @@ async fn permanent_deletion_needs_the_setting() {
         assert_eq!(meta["tag"], "gone");
         assert_eq!(meta["manifest_digest"], m.as_str());
         // Pushed out of the window: not alive, and too old to restore.
-        let end = scalar(
+        let end = scalar_i64(
             &db,
             "SELECT MAX(lifetime_end_ms) FROM tag WHERE repository_id = $1 AND name = 'gone'",
-            repo_id,
+            &[Arg::I(repo_id)],
         )
         .await;
         assert!(end <= now_ms() - 1_209_600_000 + 1000, "{end}");
@@ -940,10 +914,10 @@ async fn immutable_tags_refuse_move_delete_restore_and_expire() {
             )
             .await;
         assert_problem(&r, 409, "tag_immutable", "Cannot expire immutable tag 'v1'");
-        let rows = scalar(
+        let rows = scalar_i64(
             &db,
             "SELECT COUNT(*) FROM tag WHERE repository_id = $1 AND name = 'v1'",
-            repo_id,
+            &[Arg::I(repo_id)],
         )
         .await;
         assert_eq!(rows, 1, "no row was written");

@@ -5,6 +5,7 @@ mod common;
 
 use common::*;
 use quayside_meta::logs::LogFilter;
+use quayside_testkit::accounts;
 use serde_json::{json, Value};
 
 const TEAM_VIEW_KEYS: &[&str] = &[
@@ -320,9 +321,9 @@ async fn members_are_added_directly_without_invites() {
             )
             .await;
         assert_eq!(r.status, 200, "{r:?}");
-        common::robot(&env.auth, org, "bot").await.expect("robot");
+        accounts::robot(&env.auth, org, "bot").await.expect("robot");
         let bob_id = id_of(&env, "bob").await;
-        common::robot(&env.auth, bob_id, "mine")
+        accounts::robot(&env.auth, bob_id, "mine")
             .await
             .expect("robot");
         let members = "/api/v1/organization/acme/team/devs/members";
@@ -527,7 +528,7 @@ async fn non_members_are_invited_with_mailing_and_require_team_invite() {
             .call("PUT", &format!("{members}/bob"), Some(&alice), None)
             .await;
         assert_eq!(r.json["invited"], false, "{r:?}");
-        common::robot(&env.auth, org, "bot").await.expect("robot");
+        accounts::robot(&env.auth, org, "bot").await.expect("robot");
         let r = env
             .call("PUT", &format!("{members}/acme+bot"), Some(&alice), None)
             .await;

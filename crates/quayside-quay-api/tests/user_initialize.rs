@@ -6,7 +6,7 @@ use axum::http::{Request, StatusCode};
 use quayside_auth::{Auth, AuthSettings, Identity, UserPasswordCipher};
 use quayside_meta::with_pool;
 use quayside_quay_api::{QuayApiSettings, QuayApiState, AUTOMATION_SCOPE};
-use quayside_test_db::{Backend, TestDb};
+use quayside_testkit::{Backend, TestDb};
 use tower::ServiceExt;
 
 const SECRET_KEY: &str = "a-quay-secret-key";

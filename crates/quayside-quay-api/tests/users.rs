@@ -7,6 +7,7 @@ mod common;
 use common::*;
 use quayside_meta::logs::LogFilter;
 use quayside_meta::with_pool;
+use quayside_testkit::accounts;
 use serde_json::{json, Value};
 
 const INVALID_PASSWORD: &str =
@@ -178,7 +179,9 @@ async fn user_information_views() {
         let (alice, alice_t) = env.user_with_token("alice").await;
         env.user("bob").await;
         env.org("acme", alice).await;
-        common::robot(&env.auth, alice, "bot").await.expect("robot");
+        accounts::robot(&env.auth, alice, "bot")
+            .await
+            .expect("robot");
 
         let r = env.get("/api/v1/users/bob", Some(&alice_t)).await;
         assert_eq!(r.status, 200, "{r:?}");
@@ -464,7 +467,9 @@ async fn change_metadata_and_rename() {
         let (alice, alice_t) = env.user_with_token("alice").await;
         env.user("bob").await;
         env.org("acme", alice).await;
-        common::robot(&env.auth, alice, "bot").await.expect("robot");
+        accounts::robot(&env.auth, alice, "bot")
+            .await
+            .expect("robot");
 
         let r = env
             .call(

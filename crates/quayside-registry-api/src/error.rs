@@ -125,6 +125,9 @@ impl From<DomainError> for V2Error {
                 RegistryError::new(ErrorCode::TagImmutable)
                     .with_detail_message(format!("tag '{tag}' is immutable")),
             ),
+            D::NameInvalid(m) => {
+                V2Error::Registry(RegistryError::new(ErrorCode::NameInvalid).with_message(m))
+            }
             D::TagExpired(tag) => V2Error::Registry(RegistryError::new(ErrorCode::TagExpired).with_message(format!(
                 "Tag {tag} was deleted or has expired. To pull, revive via time machine"
             ))),

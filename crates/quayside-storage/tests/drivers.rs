@@ -3,7 +3,7 @@
 use quayside_storage::{
     layout, testsuite, DistributedStorage, Engine, LocationConfig, StorageError, UploadStyle,
 };
-use quayside_test_db::{azurite, garage};
+use quayside_testkit::{azurite, garage};
 use serde_json::json;
 
 fn local(id: &str, params: serde_json::Value) -> LocationConfig {

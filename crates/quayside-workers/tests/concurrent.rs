@@ -11,7 +11,8 @@ use std::time::Duration;
 use common::*;
 use quayside_domain::{DomainError, Registry, RegistrySettings, RepoRef, TagLookup};
 use quayside_oci::{media_types, Digest, ParsedManifest};
-use quayside_test_db::backends;
+use quayside_testkit::backends;
+use quayside_testkit::registry::{image_manifest, push_blob, read_blob};
 use quayside_workers::gc::{self, GcClock};
 
 const ROUNDS: usize = 12;

@@ -5,7 +5,9 @@ mod common;
 
 use common::*;
 use quayside_oci::Digest;
-use quayside_test_db::backends;
+use quayside_testkit::registry::{body, push_blob, push_image, push_index, read_blob};
+use quayside_testkit::sql::{exec, scalar_i64, Arg};
+use quayside_testkit::{backends, create_namespace};
 use quayside_workers::gc::{self, GcClock};
 use quayside_workers::{purge, run_once, RunOutcome};
 
@@ -250,7 +252,7 @@ async fn a_blob_with_a_fresh_upload_link_or_an_upload_in_progress_survives() {
                 &env.repo,
                 &session.uuid,
                 Some(0),
-                body(content("partial", 10)),
+                body(vec![content("partial", 10)]),
             )
             .await
             .expect("append");
@@ -314,11 +316,7 @@ async fn a_shared_object_keeps_its_object() {
             .await
         })
         .expect("dup row");
-        exec(
-            env.db(),
-            "INSERT INTO imagestorageplacement (storage_id, location_id) VALUES ($1, (SELECT id FROM imagestoragelocation WHERE name = 'local_us'))",
-            &[dup],
-        )
+        exec(env.db(), "INSERT INTO imagestorageplacement (storage_id, location_id) VALUES ($1, (SELECT id FROM imagestoragelocation WHERE name = 'local_us'))", &[Arg::I(i64::from(dup))])
         .await;
         env.expire_links().await;
         let far = chrono::Utc::now().naive_utc() + chrono::Duration::hours(1);
@@ -468,9 +466,10 @@ async fn repository_and_namespace_deletion_purge_everything() {
         );
         let rid = env.repo.id;
         assert_eq!(
-            scalar(
+            scalar_i64(
                 env.db(),
-                &format!("SELECT COUNT(*) FROM repository WHERE id = {rid}")
+                &format!("SELECT COUNT(*) FROM repository WHERE id = {rid}"),
+                &[]
             )
             .await,
             0
@@ -522,9 +521,10 @@ async fn repository_and_namespace_deletion_purge_everything() {
         );
         let nid = env.namespace_id;
         assert_eq!(
-            scalar(
+            scalar_i64(
                 env.db(),
-                &format!("SELECT COUNT(*) FROM \"user\" WHERE id = {nid}")
+                &format!("SELECT COUNT(*) FROM \"user\" WHERE id = {nid}"),
+                &[]
             )
             .await,
             0
@@ -555,7 +555,12 @@ async fn stale_uploads_are_cleaned_with_their_objects() {
         let env = Env::new(backend).await;
         let old = env.reg.start_upload(&env.repo).await.expect("start");
         env.reg
-            .append(&env.repo, &old.uuid, Some(0), body(content("old", 10)))
+            .append(
+                &env.repo,
+                &old.uuid,
+                Some(0),
+                body(vec![content("old", 10)]),
+            )
             .await
             .expect("append");
         let fresh = env.reg.start_upload(&env.repo).await.expect("start");
@@ -630,17 +635,9 @@ async fn solely_admined_organizations_are_listed() {
                 .map(|_| ())
         })
         .expect("make org");
-        exec(
-            env.db(),
-            "INSERT INTO team (name, organization_id, role_id, description) VALUES ('owners', $1, (SELECT id FROM teamrole WHERE name = 'admin'), '')",
-            &[org],
-        )
+        exec(env.db(), "INSERT INTO team (name, organization_id, role_id, description) VALUES ('owners', $1, (SELECT id FROM teamrole WHERE name = 'admin'), '')", &[Arg::I(i64::from(org))])
         .await;
-        exec(
-            env.db(),
-            "INSERT INTO teammember (user_id, team_id) VALUES ($1, (SELECT id FROM team WHERE organization_id = $2))",
-            &[env.namespace_id, org],
-        )
+        exec(env.db(), "INSERT INTO teammember (user_id, team_id) VALUES ($1, (SELECT id FROM team WHERE organization_id = $2))", &[Arg::I(i64::from(env.namespace_id)), Arg::I(i64::from(org))])
         .await;
         let orgs = env
             .db()
@@ -649,11 +646,7 @@ async fn solely_admined_organizations_are_listed() {
             .expect("orgs");
         assert_eq!(orgs, vec!["buynlarge".to_string()], "{backend:?}");
         let second = create_namespace(env.db(), "second").await;
-        exec(
-            env.db(),
-            "INSERT INTO teammember (user_id, team_id) VALUES ($1, (SELECT id FROM team WHERE organization_id = $2))",
-            &[second, org],
-        )
+        exec(env.db(), "INSERT INTO teammember (user_id, team_id) VALUES ($1, (SELECT id FROM team WHERE organization_id = $2))", &[Arg::I(i64::from(second)), Arg::I(i64::from(org))])
         .await;
         let orgs = env
             .db()
@@ -681,7 +674,7 @@ async fn an_upload_of_the_same_content_in_flight_keeps_the_object() {
         // Its commit will find the object in place and keep only the metadata.
         let session = env.reg.start_upload(&env.repo).await.expect("start");
         env.reg
-            .append(&env.repo, &session.uuid, Some(0), body(data.clone()))
+            .append(&env.repo, &session.uuid, Some(0), body(vec![data.clone()]))
             .await
             .expect("append");
         let outcome = gc::execute(env.db(), &env.storage, &plan, &clock())

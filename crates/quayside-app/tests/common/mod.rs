@@ -1,17 +1,14 @@
 //! The assembled application for the integration tests of this crate: the whole router over a
 //! fresh database (SQLite or PostgreSQL) and LocalStorage in a temporary directory, and the
-//! request helpers the tests share.
+//! requests through it (quayside-testkit's `http` reads the responses).
 
 #![allow(dead_code)] // each test binary uses its own subset
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use base64::Engine;
+use axum::http::Request;
 use quayside_app::bootstrap::{Resolved, Source};
-use quayside_test_db::{Backend, TestDb};
-use serde_json::Value;
-use sha2::{Digest, Sha256};
-use tower::ServiceExt;
+use quayside_testkit::http::{self, basic, Resp};
+use quayside_testkit::{Backend, TestDb};
 
 pub const HOST: &str = "registry.example";
 
@@ -57,33 +54,9 @@ pub async fn app(backend: Backend, extra_yaml: &str) -> App {
     }
 }
 
-pub struct Resp {
-    pub status: StatusCode,
-    /// The body as JSON, or `null` when it is not JSON.
-    pub json: Value,
-    pub text: String,
-}
-
+/// Sends `req` through the whole application.
 pub async fn send(app: &App, req: Request<Body>) -> Resp {
-    let resp = app.router.clone().oneshot(req).await.expect("response");
-    let status = resp.status();
-    let bytes = axum::body::to_bytes(resp.into_body(), 16 << 20)
-        .await
-        .expect("body");
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Resp { status, json, text }
-}
-
-pub fn basic(user: &str, password: &str) -> String {
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
-    )
-}
-
-pub fn sha(data: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(data)))
+    http::send(&app.router, req).await
 }
 
 /// A registry token for `scope` with Basic credentials (or none); `None` when refused.
@@ -97,20 +70,4 @@ pub async fn registry_token(app: &App, creds: Option<(&str, &str)>, scope: &str)
         return None;
     }
     r.json["token"].as_str().map(str::to_owned)
-}
-
-/// A robot under the account `namespace_id`, made by the robot API's own path
-/// (`Auth::create_robot_account`): (`namespace+short`, token).
-pub async fn robot(
-    auth: &quayside_auth::Auth,
-    namespace_id: i64,
-    short: &str,
-) -> Result<(String, String), quayside_auth::AuthError> {
-    let parent = auth
-        .db()
-        .account_by_id(namespace_id)
-        .await?
-        .expect("robot parent account");
-    let made = auth.create_robot_account(&parent, short, "", None).await?;
-    Ok((made.robot.username, made.token))
 }

@@ -315,17 +315,18 @@ async fn create_organization(ctx: Ctx) -> ApiResult {
         .filter(|c| !c.is_empty())
         .or_else(|| email.clone().filter(|e| !e.is_empty()));
     if let Some(c) = &contact {
-        if !quayside_auth::is_valid_email(c) {
+        if !quayside_domain::namespace::is_valid_email(c) {
             return Err(QuayApiError::invalid_request(INVALID_EMAIL));
         }
     }
     let org_id = match ctx
         .auth()
+        .namespaces()
         .create_organization(&name, contact.as_deref(), user_id)
         .await
     {
         Ok(id) => id,
-        Err(quayside_auth::AuthError::BadRequest(msg)) => {
+        Err(quayside_domain::DomainError::Invalid(msg)) => {
             return Err(QuayApiError::invalid_request(msg))
         }
         Err(e) => return Err(e.into()),
@@ -412,7 +413,8 @@ async fn change_organization(ctx: Ctx) -> ApiResult {
     if let Some(new_contact) = contact_field.or(email_field) {
         let old = contact_address(&org);
         if new_contact != old {
-            if !new_contact.is_empty() && !quayside_auth::is_valid_email(&new_contact) {
+            if !new_contact.is_empty() && !quayside_domain::namespace::is_valid_email(&new_contact)
+            {
                 return Err(QuayApiError::invalid_request(INVALID_EMAIL));
             }
             let stored = Some(new_contact.as_str()).filter(|c| !c.is_empty());

@@ -16,7 +16,8 @@
 use axum::http::StatusCode;
 use base64::Engine;
 use chrono::{Datelike, Duration, NaiveDate, Utc};
-use quayside_auth::{AuthError, RepositorySpec, Role};
+use quayside_auth::Role;
+use quayside_domain::{DomainError, RepositorySpec};
 use quayside_meta::repos::{RepoDetails, RepoListRow, VisibleRepoFilter};
 use quayside_meta::{RepositoryKind, RepositoryState, Visibility};
 use serde_json::{json, Map, Value};
@@ -277,17 +278,10 @@ async fn create_repo(ctx: Ctx) -> ApiResult {
     {
         return Err(QuayApiError::invalid_request("Repository already exists"));
     }
-    let extended = ctx
-        .state
-        .settings
-        .config
-        .feature("EXTENDED_REPOSITORY_NAMES");
-    if quayside_oci::name::validate_repository(&repository, extended).is_err() {
-        return Err(QuayApiError::invalid_request("Invalid repository name"));
-    }
     let repo_id = match ctx
         .auth()
-        .create_repository_with(
+        .namespaces()
+        .create_repository(
             &namespace,
             &repository,
             &RepositorySpec {
@@ -295,15 +289,15 @@ async fn create_repo(ctx: Ctx) -> ApiResult {
                 kind,
                 description: Some(&description),
             },
-            Some(ctx.identity()),
+            ctx.identity().account_id(),
         )
         .await
     {
         Ok(id) => id,
-        Err(AuthError::BadRequest(_)) => {
+        Err(DomainError::RepositoryExists(_) | DomainError::NamespaceUnknown(_)) => {
             return Err(QuayApiError::invalid_request("Repository already exists"))
         }
-        Err(AuthError::NameInvalid(_)) => {
+        Err(DomainError::NameInvalid(_)) => {
             return Err(QuayApiError::invalid_request("Invalid repository name"))
         }
         Err(e) => return Err(e.into()),

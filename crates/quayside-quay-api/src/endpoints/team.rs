@@ -205,7 +205,7 @@ async fn update_team(ctx: Ctx) -> ApiResult {
                     "Organization does not exist: {orgname}"
                 )));
             };
-            if let Err(issue) = quayside_auth::validate_team_name(&teamname) {
+            if let Err(issue) = quayside_domain::namespace::validate_team_name(&teamname) {
                 return Err(QuayApiError::bad_request(format!(
                     "Invalid team name {teamname}: {issue}"
                 )));
@@ -369,7 +369,7 @@ async fn update_member(ctx: Ctx) -> ApiResult {
 
     let (inviter_id, inviter_name) = ctx.caller.require_user()?;
     let inviter_name = inviter_name.to_owned();
-    let token = quayside_auth::new_team_invite_token();
+    let token = quayside_domain::namespace::new_team_invite_token();
     let metadata = json!({
         "code": token,
         "inviter": inviter_name,

@@ -7,13 +7,14 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::Request;
 use quayside_auth::{Auth, AuthSettings, Identity, Role};
 use quayside_config::{Config, LiveSettings};
 use quayside_quay_api::{QuayApiSettings, QuayApiState};
-pub use quayside_test_db::{backends, Backend, TestDb};
+use quayside_testkit::http;
+pub use quayside_testkit::http::Resp;
+pub use quayside_testkit::{backends, Backend, TestDb};
 use serde_json::Value;
-use tower::ServiceExt;
 
 pub const SERVER_HOSTNAME: &str = "quay.example:8443";
 pub const ALL_SCOPES: &str =
@@ -26,20 +27,6 @@ pub struct Env {
     pub router: axum::Router,
     pub live: Arc<LiveSettings>,
     _keys: tempfile::TempDir,
-}
-
-/// A response: status, parsed JSON body (`Value::Null` when empty), raw text, headers.
-pub struct Resp {
-    pub status: StatusCode,
-    pub json: Value,
-    pub text: String,
-    pub headers: axum::http::HeaderMap,
-}
-
-impl std::fmt::Debug for Resp {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.status, self.text)
-    }
 }
 
 /// An environment whose config is `yaml` on top of Quay's defaults (plus
@@ -132,24 +119,7 @@ impl Env {
     }
 
     pub async fn send(&self, req: Request<Body>) -> Resp {
-        let resp = self.router.clone().oneshot(req).await.expect("response");
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let bytes = axum::body::to_bytes(resp.into_body(), 64 << 20)
-            .await
-            .expect("body");
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        let json = if text.trim().is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::Null)
-        };
-        Resp {
-            status,
-            json,
-            text,
-            headers,
-        }
+        http::send(&self.router, req).await
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Resp {
@@ -182,6 +152,7 @@ impl Env {
     /// An organization owned by `owner_id` (who lands in its `owners` team).
     pub async fn org(&self, name: &str, owner_id: i64) -> i64 {
         self.auth
+            .namespaces()
             .create_organization(name, None, owner_id)
             .await
             .expect("create org")
@@ -212,10 +183,15 @@ impl Env {
             }
             None => None,
         };
-        self.auth
-            .create_repository(namespace, name, public, identity.as_ref())
-            .await
-            .expect("create repository")
+        quayside_testkit::accounts::repository(
+            &self.auth,
+            namespace,
+            name,
+            public,
+            identity.as_ref(),
+        )
+        .await
+        .expect("create repository")
     }
 
     pub async fn grant(&self, repo_id: i64, user_id: i64, role: Role) {
@@ -268,20 +244,4 @@ pub fn keys(v: &Value) -> Vec<String> {
         .unwrap_or_default();
     k.sort();
     k
-}
-
-/// A robot under the account `namespace_id`, made by the robot API's own path
-/// (`Auth::create_robot_account`): (`namespace+short`, token).
-pub async fn robot(
-    auth: &quayside_auth::Auth,
-    namespace_id: i64,
-    short: &str,
-) -> Result<(String, String), quayside_auth::AuthError> {
-    let parent = auth
-        .db()
-        .account_by_id(namespace_id)
-        .await?
-        .expect("robot parent account");
-    let made = auth.create_robot_account(&parent, short, "", None).await?;
-    Ok((made.robot.username, made.token))
 }

@@ -10,7 +10,7 @@ pub struct Running {
     pub db_uri: String,
     pub port: u16,
     pub dir: tempfile::TempDir,
-    pub pg: Option<quayside_test_db::TestDb>,
+    pub pg: Option<quayside_testkit::TestDb>,
     pub label: &'static str,
     args: Vec<String>,
 }
@@ -95,7 +95,7 @@ async fn quay_config(
     server_uri: impl Fn(&str) -> String,
 ) -> Running {
     let pg = if postgres {
-        Some(quayside_test_db::TestDb::empty_postgres().await)
+        Some(quayside_testkit::TestDb::empty_postgres().await)
     } else {
         None
     };

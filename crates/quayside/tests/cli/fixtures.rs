@@ -52,9 +52,7 @@ pub async fn create_user(db_uri: &str, username: &str, password: &str, email: &s
 /// Creates `namespace/name` with the given visibility, `owner_id` as admin.
 pub async fn create_repo(db_uri: &str, namespace: &str, name: &str, public: bool, owner_id: i64) {
     let f = Fixture::open(db_uri).await;
-    let repo = f
-        .auth
-        .create_repository(namespace, name, public, None)
+    let repo = quayside_testkit::accounts::repository(&f.auth, namespace, name, public, None)
         .await
         .expect("create repository");
     f.auth

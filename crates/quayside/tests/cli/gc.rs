@@ -246,7 +246,7 @@ async fn gc_dry_run_then_real_run_sqlite() {
 
 #[tokio::test]
 async fn gc_dry_run_then_real_run_postgres() {
-    let pg = quayside_test_db::TestDb::empty_postgres().await;
+    let pg = quayside_testkit::TestDb::empty_postgres().await;
     gc_cli(Some(pg.uri())).await;
     pg.cleanup().await;
 }

@@ -24,7 +24,7 @@ fn pattern(len: usize, seed: u8) -> Vec<u8> {
 }
 
 /// The config's storage block replaced by one `S3Storage` location on `bucket`.
-fn s3_config(yaml: String, bucket: &quayside_test_db::garage::Bucket) -> String {
+fn s3_config(yaml: String, bucket: &quayside_testkit::garage::Bucket) -> String {
     let start = yaml
         .find("DISTRIBUTED_STORAGE_CONFIG:")
         .expect("storage block");
@@ -39,7 +39,7 @@ fn s3_config(yaml: String, bucket: &quayside_test_db::garage::Bucket) -> String 
 }
 
 /// Every key in the bucket under `prefix`.
-async fn keys(bucket: &quayside_test_db::garage::Bucket, prefix: &str) -> Vec<String> {
+async fn keys(bucket: &quayside_testkit::garage::Bucket, prefix: &str) -> Vec<String> {
     let mut params = serde_json::Map::new();
     for (k, v) in bucket.s3_storage_params("/") {
         params.insert(k.to_string(), Value::String(v));
@@ -147,7 +147,7 @@ impl Ctx {
     }
 }
 
-async fn suite(run: Running, bucket: &quayside_test_db::garage::Bucket) {
+async fn suite(run: Running, bucket: &quayside_testkit::garage::Bucket) {
     let label = run.label;
     fixtures::create_user(&run.db_uri, USER, PASSWORD, "olga@example.com").await;
     let repo = format!("{USER}/chunks");
@@ -246,14 +246,14 @@ async fn suite(run: Running, bucket: &quayside_test_db::garage::Bucket) {
 
 #[tokio::test]
 async fn s3_storage_serves_pushes_and_pulls_on_sqlite() {
-    let bucket = quayside_test_db::garage::bucket();
+    let bucket = quayside_testkit::garage::bucket();
     let run = backends::quay_config_with(false, |yaml| s3_config(yaml, &bucket)).await;
     suite(run, &bucket).await;
 }
 
 #[tokio::test]
 async fn s3_storage_serves_pushes_and_pulls_on_postgres() {
-    let bucket = quayside_test_db::garage::bucket();
+    let bucket = quayside_testkit::garage::bucket();
     let run = backends::quay_config_with(true, |yaml| s3_config(yaml, &bucket)).await;
     suite(run, &bucket).await;
 }
@@ -263,9 +263,9 @@ async fn s3_storage_serves_pushes_and_pulls_on_postgres() {
 /// without a restart.
 #[tokio::test]
 async fn s3_outage_answers_503_and_recovers() {
-    let bucket = quayside_test_db::garage::bucket();
+    let bucket = quayside_testkit::garage::bucket();
     let proxy = crate::outage::Proxy::start(format!("127.0.0.1:{}", bucket.port)).await;
-    let via = quayside_test_db::garage::Bucket {
+    let via = quayside_testkit::garage::Bucket {
         endpoint: format!("http://127.0.0.1:{}", proxy.port),
         port: proxy.port,
         ..bucket.clone()

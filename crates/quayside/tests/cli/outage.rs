@@ -182,7 +182,7 @@ impl Proxy {
 
 #[tokio::test]
 async fn postgres_outage_answers_503_and_recovers() {
-    let admin = url_host_port(&quayside_test_db::postgres_admin_url());
+    let admin = url_host_port(&quayside_testkit::postgres_admin_url());
     let proxy = Proxy::start(admin.clone()).await;
     let via = format!("127.0.0.1:{}", proxy.port);
     let run = backends::postgres_via(

@@ -60,7 +60,7 @@ async fn serves_a_quay_config_on_sqlite_with_redis() {
 
 #[tokio::test]
 async fn serves_a_quay_config_on_postgres_with_redis() {
-    let db = quayside_test_db::TestDb::empty_postgres().await;
+    let db = quayside_testkit::TestDb::empty_postgres().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let yaml = valid_config(dir.path()).replace(
         &format!("DB_URI: sqlite:///{}", dir.path().join("quay.db").display()),

@@ -467,8 +467,8 @@ async fn keys_generate_writes_a_key_a_read_only_registry_signs_with() {
 
     // The documented read-only procedure: insert the key and its approval, then boot
     // read-only with INSTANCE_SERVICE_KEY_* pointing at the files.
-    for backend in quayside_test_db::backends() {
-        let tdb = quayside_test_db::TestDb::new(backend).await;
+    for backend in quayside_testkit::backends() {
+        let tdb = quayside_testkit::TestDb::new(backend).await;
         let db = tdb.db();
         let now = chrono::Utc::now().naive_utc();
         quayside_meta::with_pool!(db, pool => {
