@@ -164,6 +164,7 @@ pub async fn assemble_with(
             max_layer_size: config.maximum_layer_size.bytes(),
             v2_max_page: 100,
             referrers_api: config.feature("REFERRERS_API"),
+            direct_download: !config.feature("PROXY_STORAGE"),
         },
     );
     let quay_api = QuayApiState::new(

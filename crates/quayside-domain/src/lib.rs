@@ -24,6 +24,6 @@ pub use namespace::{NamespaceSettings, Namespaces, RepositorySpec};
 pub use quayside_meta::registry::CatalogScope as CatalogFilter;
 pub use registry::{
     referrers_index, BlobInfo, CatalogEntry, NoBody, ReferrerDescriptor, Registry,
-    RegistrySettings, RepoRef, StoredManifest, TagLookup, UploadSession, EMPTY_LAYER_BYTES,
-    EMPTY_LAYER_DIGEST,
+    RegistrySettings, RepoRef, StoredManifest, TagLookup, UploadSession, DIRECT_DOWNLOAD_EXPIRES,
+    EMPTY_LAYER_BYTES, EMPTY_LAYER_DIGEST,
 };

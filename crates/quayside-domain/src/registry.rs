@@ -44,7 +44,14 @@ pub struct RegistrySettings {
     pub v2_max_page: u32,
     /// `FEATURE_REFERRERS_API`.
     pub referrers_api: bool,
+    /// Blob pulls from a store a client can reach (S3 family, Azure) answer with a signed
+    /// URL to it ([`Registry::direct_download_url`]); off with `FEATURE_PROXY_STORAGE`, where
+    /// quayside streams every blob itself.
+    pub direct_download: bool,
 }
+
+/// How long a signed direct-download URL stays valid (Quay's `expires_in` for blob pulls).
+pub const DIRECT_DOWNLOAD_EXPIRES: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl Default for RegistrySettings {
     fn default() -> Self {
@@ -53,6 +60,7 @@ impl Default for RegistrySettings {
             max_layer_size: Some(20 * 1024 * 1024 * 1024),
             v2_max_page: 100,
             referrers_api: true,
+            direct_download: true,
         }
     }
 }
@@ -526,6 +534,23 @@ impl Registry {
             None => None,
         };
         Ok(Some((repo_ref(repo), blob)))
+    }
+
+    /// A signed URL that reads the blob straight from the first preferred location holding
+    /// it, valid for [`DIRECT_DOWNLOAD_EXPIRES`]; `None` when direct download is off or that
+    /// location's store cannot sign (LocalStorage), in which case the blob is streamed.
+    pub async fn direct_download_url(
+        &self,
+        blob: &BlobInfo,
+    ) -> Result<Option<String>, DomainError> {
+        if !self.inner.settings.direct_download {
+            return Ok(None);
+        }
+        let engine = self.read_engine(blob)?;
+        let path = blob_object_path(blob)?;
+        Ok(engine
+            .presigned_read(&path, DIRECT_DOWNLOAD_EXPIRES)
+            .await?)
     }
 
     /// Streams a blob (or the byte range `range`, end exclusive) from the first preferred

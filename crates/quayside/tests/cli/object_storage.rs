@@ -147,6 +147,93 @@ impl Ctx {
     }
 }
 
+/// A client that shows redirects instead of following them.
+fn no_follow() -> Client {
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// Quay's direct download: a blob `GET` is a `302` to a signed URL on the bucket (valid 60 s,
+/// no credentials in it) and the store serves the bytes and ranges itself; `HEAD` is still
+/// answered by quayside.
+async fn assert_direct_download(
+    ctx: &Ctx,
+    bucket: &quayside_testkit::garage::Bucket,
+    repo: &str,
+    blob: &str,
+    bytes: &[u8],
+    label: &str,
+) {
+    let url = format!("{}/v2/{repo}/blobs/{blob}", ctx.base);
+    let resp = no_follow()
+        .get(&url)
+        .bearer_auth(&ctx.token)
+        .send()
+        .await
+        .expect("GET blob");
+    assert_eq!(resp.status(), StatusCode::FOUND, "{label}");
+    assert_eq!(resp.headers()["docker-content-digest"], blob, "{label}");
+    assert_eq!(resp.headers()["accept-ranges"], "bytes", "{label}");
+    let location = resp.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string();
+    let hex = blob.trim_start_matches("sha256:");
+    assert!(
+        location.starts_with(&format!(
+            "{}/{}/datastorage/registry/sha256/{}/{hex}?",
+            bucket.endpoint,
+            bucket.name,
+            &hex[..2]
+        )),
+        "{label}: signed URL of Quay's key: {location}"
+    );
+    assert!(location.contains("X-Amz-Expires=60"), "{label}: {location}");
+    assert!(location.contains("X-Amz-Signature="), "{label}: {location}");
+    for (key, value) in bucket.s3_storage_params(STORAGE_PATH) {
+        if key == "s3_secret_key" {
+            assert!(!location.contains(&value), "{label}: secret in {location}");
+        }
+    }
+    let fetched = Client::new()
+        .get(&location)
+        .send()
+        .await
+        .expect("signed GET");
+    assert_eq!(fetched.status(), StatusCode::OK, "{label}");
+    assert_eq!(
+        fetched.bytes().await.expect("body").as_ref(),
+        bytes,
+        "{label}"
+    );
+    let part = Client::new()
+        .get(&location)
+        .header("range", "bytes=1-10")
+        .send()
+        .await
+        .expect("signed ranged GET");
+    assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT, "{label}");
+    assert_eq!(
+        part.bytes().await.expect("body").as_ref(),
+        &bytes[1..=10],
+        "{label}"
+    );
+    let head = no_follow()
+        .head(&url)
+        .bearer_auth(&ctx.token)
+        .send()
+        .await
+        .expect("HEAD blob");
+    assert_eq!(head.status(), StatusCode::OK, "{label}");
+    assert_eq!(
+        head.headers()["content-length"],
+        bytes.len().to_string().as_str(),
+        "{label}"
+    );
+}
+
 async fn suite(run: Running, bucket: &quayside_testkit::garage::Bucket) {
     let label = run.label;
     fixtures::create_user(&run.db_uri, USER, PASSWORD, "olga@example.com").await;
@@ -186,6 +273,7 @@ async fn suite(run: Running, bucket: &quayside_testkit::garage::Bucket) {
         (StatusCode::OK, all.clone())
     );
     let hex = blob.trim_start_matches("sha256:");
+    assert_direct_download(&ctx, bucket, &repo, &blob, &all, label).await;
     let stored = keys(bucket, "datastorage/").await;
     assert!(
         stored.contains(&format!("datastorage/registry/sha256/{}/{hex}", &hex[..2])),
@@ -270,7 +358,12 @@ async fn s3_outage_answers_503_and_recovers() {
         port: proxy.port,
         ..bucket.clone()
     };
-    let run = backends::quay_config_with(false, |yaml| s3_config(yaml, &via)).await;
+    // Pulls are streamed by quayside here (FEATURE_PROXY_STORAGE), so the pull below is the
+    // path that reads the store; with direct download the store would be the client's to reach.
+    let run = backends::quay_config_with(false, |yaml| {
+        format!("{}FEATURE_PROXY_STORAGE: true\n", s3_config(yaml, &via))
+    })
+    .await;
     fixtures::create_user(&run.db_uri, USER, PASSWORD, "olga@example.com").await;
     let repo = format!("{USER}/outage");
     let ctx = Ctx::new(&run, &repo).await;
@@ -322,5 +415,50 @@ async fn s3_outage_answers_503_and_recovers() {
         ctx.get_blob(&repo, &digest(&before)).await,
         (StatusCode::OK, before)
     );
+    run.stop().await;
+}
+
+/// `FEATURE_PROXY_STORAGE`: quayside streams every blob itself, so the client never talks to
+/// the store (as Quay's storage proxy does); the bytes and ranges are the same.
+#[tokio::test]
+async fn proxy_storage_streams_instead_of_redirecting() {
+    let bucket = quayside_testkit::garage::bucket();
+    let run = backends::quay_config_with(false, |yaml| {
+        format!("{}FEATURE_PROXY_STORAGE: true\n", s3_config(yaml, &bucket))
+    })
+    .await;
+    fixtures::create_user(&run.db_uri, USER, PASSWORD, "olga@example.com").await;
+    let repo = format!("{USER}/proxied");
+    let ctx = Ctx::new(&run, &repo).await;
+    let data = pattern(70_000, 5);
+    let resp = ctx
+        .req(
+            Method::POST,
+            &format!("/v2/{repo}/blobs/uploads/?digest={}", digest(&data)),
+        )
+        .body(data.clone())
+        .send()
+        .await
+        .expect("monolithic push");
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let url = format!("{}/v2/{repo}/blobs/{}", ctx.base, digest(&data));
+    let resp = no_follow()
+        .get(&url)
+        .bearer_auth(&ctx.token)
+        .send()
+        .await
+        .expect("GET blob");
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.headers().get("location").is_none());
+    assert_eq!(resp.bytes().await.expect("body").as_ref(), data.as_slice());
+    let part = no_follow()
+        .get(&url)
+        .bearer_auth(&ctx.token)
+        .header("range", "bytes=5-9")
+        .send()
+        .await
+        .expect("ranged GET");
+    assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(part.bytes().await.expect("body").as_ref(), &data[5..=9]);
     run.stop().await;
 }
