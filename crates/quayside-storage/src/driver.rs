@@ -294,6 +294,31 @@ fn azure_builder(loc: &LocationConfig) -> Result<opendal::services::Azblob, Stor
     Ok(b.root(&object_root(required_str(loc, "storage_path")?)))
 }
 
+/// The direct-download signer of an `AzureStorage` location that has an account key (Quay
+/// signs its blob URLs with it); `None` for every other location.
+pub(crate) fn azure_signer(
+    loc: &LocationConfig,
+) -> Result<Option<crate::sas::AzureSigner>, StorageError> {
+    if loc.driver != "AzureStorage" {
+        return Ok(None);
+    }
+    let Some(key) = optional_str(loc, "azure_account_key")? else {
+        return Ok(None);
+    };
+    let account = required_str(loc, "azure_account_name")?;
+    let endpoint = match optional_str(loc, "endpoint_url")? {
+        Some(url) => url.to_string(),
+        None => format!("https://{account}.blob.core.windows.net"),
+    };
+    Ok(crate::sas::AzureSigner::new(
+        &endpoint,
+        account,
+        required_str(loc, "azure_container")?,
+        key,
+        required_str(loc, "storage_path")?,
+    ))
+}
+
 /// Quay joins `storage_path` (leading `/` dropped) and the layout path into the object key.
 fn object_root(storage_path: &str) -> String {
     let trimmed = storage_path.trim_matches('/');

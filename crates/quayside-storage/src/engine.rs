@@ -26,6 +26,8 @@ pub struct Engine {
     /// The canonical root directory of a LocalStorage location: blob writes there bypass
     /// OpenDAL (see [`HashingWriter`]).
     local_root: Option<Arc<PathBuf>>,
+    /// Signs direct-download URLs of an Azure location with its account key.
+    azure_signer: Option<Arc<crate::sas::AzureSigner>>,
 }
 
 impl Engine {
@@ -33,11 +35,13 @@ impl Engine {
     pub fn open(loc: &LocationConfig) -> Result<Engine, StorageError> {
         let (kind, op) = driver::build_operator(loc)?;
         let local_root = driver::local_root(loc)?.map(Arc::new);
+        let azure_signer = driver::azure_signer(loc)?.map(Arc::new);
         Ok(Engine {
             id: loc.id.clone(),
             kind,
             op,
             local_root,
+            azure_signer,
         })
     }
 
@@ -49,6 +53,7 @@ impl Engine {
             kind: DriverKind::Memory,
             op: driver::memory_operator(),
             local_root: None,
+            azure_signer: None,
         }
     }
 
@@ -153,16 +158,19 @@ impl Engine {
     }
 
     /// A URL that reads `path` directly from the store for `expires` (an S3 presigned URL; an
-    /// Azure URL with the configured `sas_token`), carrying a signature but never the
-    /// credentials; `None` where quayside streams instead: LocalStorage, memory, and Azure
-    /// with only an account key (Quay signs a service SAS there; not built yet). Signing is
-    /// local: nothing is sent to the store.
+    /// Azure service SAS signed with the account key, as Quay's, or the configured
+    /// `sas_token`), carrying a signature but never the credentials; `None` for stores a
+    /// client cannot reach on its own (LocalStorage, memory). Signing is local: nothing is
+    /// sent to the store.
     pub async fn presigned_read(
         &self,
         path: &str,
         expires: std::time::Duration,
     ) -> Result<Option<String>, StorageError> {
         check_path(&self.id, path)?;
+        if let Some(signer) = &self.azure_signer {
+            return Ok(Some(signer.read_url(path, expires, chrono::Utc::now())));
+        }
         if !matches!(self.kind, DriverKind::S3 | DriverKind::Azure)
             || !self.op.info().capability().presign_read
         {

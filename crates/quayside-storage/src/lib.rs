@@ -16,6 +16,7 @@ pub mod testsuite;
 mod distributed;
 mod engine;
 mod error;
+mod sas;
 mod upload;
 
 pub use distributed::DistributedStorage;

@@ -492,7 +492,7 @@ async fn signed_url_reads(engine: &Engine, url: &str, data: &[u8]) {
 }
 
 #[tokio::test]
-async fn s3_signs_read_urls_and_local_and_azure_key_locations_stream() {
+async fn object_stores_sign_read_urls_and_local_storage_does_not() {
     let data = testsuite::pattern(5_000, 42);
     let path = "sha256/ab/signed-object";
     let expires = std::time::Duration::from_secs(60);
@@ -514,8 +514,7 @@ async fn s3_signs_read_urls_and_local_and_azure_key_locations_stream() {
     assert!(!url.contains(garage::SECRET_KEY), "{url}");
     signed_url_reads(&s3, &url, &data).await;
 
-    // Azure with an account key: Quay signs a service SAS itself; quayside does not yet, so
-    // such a location is streamed (no URL rather than a wrong one).
+    // Azure with an account key: a read-only service SAS, as Quay signs it.
     let container = azurite::container();
     let azure = Engine::open(&location(
         "azure_us",
@@ -524,10 +523,25 @@ async fn s3_signs_read_urls_and_local_and_azure_key_locations_stream() {
     ))
     .expect("open AzureStorage");
     azure.put(path, data.clone()).await.expect("put");
-    assert_eq!(
-        azure.presigned_read(path, expires).await.expect("no error"),
-        None
+    let url = azure
+        .presigned_read(path, expires)
+        .await
+        .expect("presign")
+        .expect("Azure signs with the account key");
+    assert!(url.contains("sp=r") && url.contains("sig="), "{url}");
+    assert!(
+        url.contains("/datastorage/registry/sha256/ab/signed-object?"),
+        "{url}"
     );
+    signed_url_reads(&azure, &url, &data).await;
+    // The signature covers the blob: the same query on another blob is refused.
+    let other = url.replace("signed-object", "other-object");
+    let refused = reqwest::Client::new()
+        .get(&other)
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(refused.status(), 403, "{other}");
 
     let dir = tempfile::tempdir().expect("tempdir");
     let local = local_engine(dir.path());
