@@ -38,63 +38,7 @@ pub struct RobotListing {
 /// Python's `json.dumps(value)` (default separators, ASCII escaping): how Quay's
 /// `JSONField` stores `robotaccountmetadata.unstructured_json`.
 pub fn python_json_dumps(value: &Value) -> String {
-    let mut out = String::new();
-    write_py(&mut out, value);
-    out
-}
-
-fn write_py(out: &mut String, value: &Value) {
-    match value {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(&n.to_string()),
-        Value::String(s) => write_py_str(out, s),
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_py(out, item);
-            }
-            out.push(']');
-        }
-        Value::Object(map) => {
-            out.push('{');
-            for (i, (k, v)) in map.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_py_str(out, k);
-                out.push_str(": ");
-                write_py(out, v);
-            }
-            out.push('}');
-        }
-    }
-}
-
-fn write_py_str(out: &mut String, s: &str) {
-    out.push('"');
-    for ch in s.chars() {
-        match ch {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{08}' => out.push_str("\\b"),
-            '\u{0c}' => out.push_str("\\f"),
-            ' '..='~' => out.push(ch),
-            _ => {
-                let mut units = [0u16; 2];
-                for unit in ch.encode_utf16(&mut units) {
-                    out.push_str(&format!("\\u{unit:04x}"));
-                }
-            }
-        }
-    }
-    out.push('"');
+    quayside_oci::pyjson::dumps(value, quayside_oci::pyjson::Style::Python)
 }
 
 impl Auth {

@@ -151,26 +151,9 @@ impl UserPasswordCipher {
 /// `json.dumps({"password": password})` exactly as Python writes it.
 fn plaintext(password: &str) -> String {
     let mut out = String::with_capacity(password.len() + 16);
-    out.push_str("{\"password\": \"");
-    for ch in password.chars() {
-        match ch {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{08}' => out.push_str("\\b"),
-            '\u{0c}' => out.push_str("\\f"),
-            ' '..='~' => out.push(ch),
-            _ => {
-                let mut units = [0u16; 2];
-                for unit in ch.encode_utf16(&mut units) {
-                    out.push_str(&format!("\\u{unit:04x}"));
-                }
-            }
-        }
-    }
-    out.push_str("\"}");
+    out.push_str("{\"password\": ");
+    quayside_oci::pyjson::write_str(&mut out, password);
+    out.push('}');
     out
 }
 

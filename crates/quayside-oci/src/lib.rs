@@ -15,6 +15,7 @@ pub mod labels;
 pub mod manifest;
 pub mod media_types;
 pub mod name;
+pub mod pyjson;
 
 pub use digest::{Algorithm, Digest, DigestError};
 pub use endpoint::{Endpoint, ParseError};
