@@ -133,16 +133,7 @@ impl Ctx {
         if self.body.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);
         }
-        let mimetype = self
-            .headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .map(|m| m.trim().to_ascii_lowercase())
-            .unwrap_or_default();
-        let is_json = mimetype == "application/json"
-            || (mimetype.starts_with("application/") && mimetype.ends_with("+json"));
-        if !is_json {
+        if !declares_json(&self.headers) {
             return Err(QuayApiError::Message(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 NOT_JSON.into(),
@@ -375,4 +366,17 @@ pub fn created() -> Response {
 pub fn no_content() -> Response {
     use axum::response::IntoResponse;
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// Whether a request declares a JSON body as Flask's `request.is_json` reads it:
+/// `application/json` or `application/*+json`, parameters ignored.
+pub(crate) fn declares_json(headers: &axum::http::HeaderMap) -> bool {
+    let mimetype = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    mimetype == "application/json"
+        || (mimetype.starts_with("application/") && mimetype.ends_with("+json"))
 }

@@ -448,7 +448,7 @@ async fn change_user_details(ctx: Ctx) -> ApiResult {
             if config.feature("MAILING") {
                 // Quay sends a confirmation mail and changes nothing until it is
                 // confirmed; quayside validates like Quay and cannot send the mail.
-                if !valid_email(new_email) {
+                if !quayside_domain::namespace::is_valid_email(new_email) {
                     return Err(QuayApiError::bad_request(format!(
                         "Invalid email address: {new_email}"
                     )));
@@ -531,21 +531,6 @@ async fn change_user_details(ctx: Ctx) -> ApiResult {
         previous_username.as_deref(),
     )
     .await?))
-}
-
-/// Quay's `validate_email`.
-fn valid_email(email: &str) -> bool {
-    let Some((local, rest)) = email.split_once('@') else {
-        return false;
-    };
-    if local.is_empty() {
-        return false;
-    }
-    let domain = rest.split('@').next().unwrap_or_default();
-    match domain.find('.') {
-        Some(i) => i > 0 && i + 1 < domain.len(),
-        None => false,
-    }
 }
 
 // ---------------------------------------------------------------------------------------

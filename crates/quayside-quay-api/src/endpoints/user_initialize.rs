@@ -19,7 +19,7 @@
 //! missing or non-string `username`/`password`, a non-string `email`), quayside answers
 //! `400 {"message": "Failed to initialize user: …"}` instead of a 500.
 
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use quayside_auth::{AuthError, NewUserOptions, OAuthApplicationSpec};
 use serde_json::{Map, Value};
 
@@ -127,15 +127,7 @@ fn failed(reason: &str) -> QuayApiError {
 /// Flask's `request.get_json()`: the body must be declared JSON (`application/json` or
 /// `application/*+json`) and parse; quayside also requires an object.
 fn json_body(headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value>, QuayApiError> {
-    let mimetype = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|m| m.trim().to_ascii_lowercase())
-        .unwrap_or_default();
-    let is_json = mimetype == "application/json"
-        || (mimetype.starts_with("application/") && mimetype.ends_with("+json"));
-    if !is_json {
+    if !crate::ctx::declares_json(headers) {
         return Err(QuayApiError::Message(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             NOT_JSON.into(),
