@@ -165,6 +165,7 @@ pub async fn assemble_with(
             v2_max_page: 100,
             referrers_api: config.feature("REFERRERS_API"),
             direct_download: !config.feature("PROXY_STORAGE"),
+            storage_replication: config.feature("STORAGE_REPLICATION"),
         },
     );
     let quay_api = QuayApiState::new(

@@ -9,8 +9,8 @@
 //!   `database`, `auth`. Like Quay's default `LocalHealthCheck`, Redis and
 //!   storage are left to the end-to-end check.
 //! - `/health/endtoend` (and `/status`): `database`, `redis` (when configured),
-//!   `storage` (write and read back the `_verify` probe in every preferred
-//!   location), `auth`.
+//!   `storage` (write and read back the `_verify` probe in every location; only a
+//!   preferred one failing is unhealthy, another is a warning), `auth`.
 //! - `/health/warning`: `disk_space_warning`.
 //!
 //! Every entry runs a real check with a time limit; none is hard-coded.
@@ -135,15 +135,32 @@ pub async fn check_storage(state: &AppState) -> ServiceStatus {
         return ServiceStatus::ok_with("Storage check disabled for readonly mode");
     }
     timed("storage", async {
-        for id in state.storage.preference() {
-            let Some(engine) = state.storage.engine(id) else {
+        // As Quay: every configured location is probed; a preferred one failing makes the
+        // instance unhealthy (so a site whose local storage is down gets drained), another
+        // one failing is only reported.
+        let preference = state.storage.preference();
+        for id in preference {
+            if state.storage.engine(id).is_none() {
                 return ServiceStatus::fail(format!("storage location {id} is not configured"));
-            };
-            if let Err(e) = engine.validate().await {
-                return ServiceStatus::fail(format!("Storage check failed with exception {e}"));
             }
         }
-        ServiceStatus::ok()
+        let mut warnings = Vec::new();
+        for engine in state.storage.engines() {
+            if let Err(e) = engine.validate().await {
+                if preference.iter().any(|p| p == engine.id()) {
+                    return ServiceStatus::fail(format!("Storage check failed with exception {e}"));
+                }
+                warnings.push(format!(
+                    "storage location {} failed its check: {e}",
+                    engine.id()
+                ));
+            }
+        }
+        if warnings.is_empty() {
+            ServiceStatus::ok()
+        } else {
+            ServiceStatus::ok_with(warnings.join("; "))
+        }
     })
     .await
 }
@@ -213,6 +230,11 @@ fn respond(services: BTreeMap<&'static str, ServiceStatus>) -> Response {
             reason = s.message.as_deref().unwrap_or(""),
             "failed health check"
         );
+    }
+    for (name, s) in services.iter().filter(|(_, s)| s.healthy) {
+        if let Some(note) = &s.message {
+            tracing::warn!(service = name, note = note.as_str(), "health check warning");
+        }
     }
     let code = if healthy {
         StatusCode::OK

@@ -48,6 +48,9 @@ pub struct RegistrySettings {
     /// URL to it ([`Registry::direct_download_url`]); off with `FEATURE_PROXY_STORAGE`, where
     /// quayside streams every blob itself.
     pub direct_download: bool,
+    /// `FEATURE_STORAGE_REPLICATION`: each written manifest queues its blobs on
+    /// `imagestoragereplication`.
+    pub storage_replication: bool,
 }
 
 /// How long a signed direct-download URL stays valid (Quay's `expires_in` for blob pulls).
@@ -61,6 +64,7 @@ impl Default for RegistrySettings {
             v2_max_page: 100,
             referrers_api: true,
             direct_download: true,
+            storage_replication: false,
         }
     }
 }
@@ -560,9 +564,30 @@ impl Registry {
         blob: &BlobInfo,
         range: Option<Range<u64>>,
     ) -> Result<ByteStream, DomainError> {
-        let engine = self.read_engine(blob)?;
         let path = blob_object_path(blob)?;
-        Ok(engine.stream(&path, range).await?)
+        let engines = self.inner.storage.read_locations(&blob.locations);
+        if engines.is_empty() {
+            return Err(self.read_engine(blob).err().unwrap_or_else(|| {
+                DomainError::Inconsistent(format!("blob {} has no readable location", blob.digest))
+            }));
+        }
+        // A location that is down or lacks the object gives way to the next one holding the
+        // blob (a replica); the last one's error is the answer.
+        let mut last = None;
+        for engine in engines {
+            match engine.stream(&path, range.clone()).await {
+                Ok(stream) => return Ok(stream),
+                Err(e) if e.is_unavailable() || e.is_not_found() => {
+                    tracing::warn!(location = engine.id(), error = %e, "blob read falls back to another location");
+                    last = Some(e);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(last.map_or_else(
+            || DomainError::Inconsistent(format!("blob {} unreadable", blob.digest)),
+            DomainError::from,
+        ))
     }
 
     /// Starts an upload: an empty `uploads/<uuid>` object in the preferred location and its
@@ -1273,6 +1298,16 @@ impl Registry {
             },
         };
         let id = self.inner.db.put_manifest(&new, &target, now_ms).await?;
+        if self.inner.settings.storage_replication {
+            // As Quay: every blob of a written manifest is queued for replication; the worker
+            // copies what the required locations lack (nothing, when all have it).
+            let ids: Vec<i64> = blob_ids.iter().map(|b| i64::from(*b)).collect();
+            let now = chrono::Utc::now().naive_utc();
+            self.inner
+                .db
+                .enqueue_replication(repo.namespace_id, &ids, now)
+                .await?;
+        }
         Ok(StoredManifest {
             id: i64::from(id),
             digest: m.digest().clone(),

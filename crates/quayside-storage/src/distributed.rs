@@ -65,6 +65,25 @@ impl DistributedStorage {
         self.engines.values()
     }
 
+    /// Every configured location holding a blob, in the order to read from: preferred
+    /// locations first (in preference order), then the other placements.
+    pub fn read_locations(&self, placements: &[String]) -> Vec<&Engine> {
+        let mut out: Vec<&Engine> = Vec::new();
+        let ordered = self
+            .preference
+            .iter()
+            .filter(|p| placements.contains(p))
+            .chain(placements.iter());
+        for id in ordered {
+            if let Some(e) = self.engines.get(id) {
+                if !out.iter().any(|o| o.id() == e.id()) {
+                    out.push(e);
+                }
+            }
+        }
+        out
+    }
+
     /// Picks where to read a blob from, given the locations it is placed in:
     /// the first preferred location that has it, else any placement.
     pub fn read_location(&self, placements: &[String]) -> Option<&Engine> {

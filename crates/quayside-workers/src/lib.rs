@@ -6,6 +6,8 @@
 //!   `repositorygc` / `namespacegc` queues (`quayside_meta::queue`) written when a repository
 //!   or namespace is deleted and purge it ([`purge`]).
 //! * [`purge::BlobUploadCleanupWorker`] — stale `blobupload` rows and their upload objects.
+//! * [`replication::StorageReplicationWorker`] — `storagereplication`: copies blobs into every
+//!   required location (`FEATURE_STORAGE_REPLICATION`).
 //!
 //! Each is a type implementing [`Worker`] and listed in [`ALL`].
 //!
@@ -26,6 +28,7 @@
 pub mod gc;
 pub mod lock;
 pub mod purge;
+pub mod replication;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,6 +47,9 @@ pub enum WorkerError {
     Meta(#[from] MetaError),
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// A replica could not be made (the source broke off, or the copy did not verify).
+    #[error("{0}")]
+    Copy(String),
 }
 
 /// One background worker: its names, whether and how often it runs, and one run. A new
@@ -72,11 +78,12 @@ pub type RunFuture<'a> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), WorkerError>> + Send + 'a>>;
 
 /// Every worker quayside runs.
-pub static ALL: [&dyn Worker; 4] = [
+pub static ALL: [&dyn Worker; 5] = [
     &gc::GcWorker,
     &purge::RepositoryGcWorker,
     &purge::NamespaceGcWorker,
     &purge::BlobUploadCleanupWorker,
+    &replication::StorageReplicationWorker,
 ];
 
 /// The worker named `name` ([`Worker::name`] or [`Worker::quay_name`]).
@@ -115,6 +122,12 @@ pub struct WorkerSettings {
     pub initial_delay: Duration,
     /// Lease length of the cross-instance lock.
     pub lease: Duration,
+    /// `FEATURE_STORAGE_REPLICATION`.
+    pub storage_replication: bool,
+    /// `DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS`: where every blob must be.
+    pub default_locations: Vec<String>,
+    /// Poll period of the replication queue (Quay: 10 s).
+    pub replication_poll: Duration,
 }
 
 fn raw_u64(config: &Config, key: &str, default: u64) -> u64 {
@@ -162,6 +175,9 @@ impl WorkerSettings {
             immutable_can_expire: config.feature("IMMUTABLE_TAGS_CAN_EXPIRE"),
             initial_delay: Duration::from_secs(5),
             lease: Duration::from_secs(15 * 60),
+            storage_replication: config.feature("STORAGE_REPLICATION"),
+            default_locations: config.distributed_storage_default_locations.clone(),
+            replication_poll: Duration::from_secs(10),
         }
     }
 }

@@ -244,7 +244,7 @@ pub async fn cleanup_stale_uploads(
 }
 
 /// One pass of a queue worker: takes items until the queue is empty or an item must wait.
-async fn drain<F, Fut>(
+pub(crate) async fn drain<F, Fut>(
     name: &'static str,
     ctx: &crate::WorkerContext,
     mut next: F,

@@ -64,7 +64,7 @@ enum Command {
         no_workers: bool,
     },
     /// Run one background worker in the foreground: gc, repositorygc, namespacegc,
-    /// blobuploadcleanup.
+    /// blobuploadcleanup, storagereplication.
     Worker {
         /// The worker (Quay's program name, e.g. gcworker, works too).
         name: String,
@@ -83,6 +83,12 @@ enum Command {
     },
     /// Bring the database schema to Quay's pinned Alembic revision.
     Migrate,
+    /// Storage locations and geo-replication (Quay's util/backfillreplication.py and
+    /// util/removelocation.py).
+    Storage {
+        #[command(subcommand)]
+        command: StorageCommand,
+    },
     /// Configuration commands.
     Config {
         #[command(subcommand)]
@@ -94,6 +100,23 @@ enum Command {
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum StorageCommand {
+    /// Queue every blob that a required location (DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS and
+    /// the namespace's regions) lacks, for the storagereplication worker; run after adding a
+    /// location.
+    BackfillReplication,
+    /// Forget a location: its in-progress uploads, every placement in it and its row. Run
+    /// after removing it from DISTRIBUTED_STORAGE_CONFIG, with pushes disabled or read-only.
+    RemoveLocation {
+        /// The location id (an imagestoragelocation name).
+        location: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -197,6 +220,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => serve(&cli, *no_migrate, *no_workers).await,
         Command::Worker { name, once } => worker(&cli, name, *once).await,
         Command::Gc { dry_run, json } => gc(&cli, *dry_run, *json).await,
+        Command::Storage { command } => storage(&cli, command).await,
         Command::Keys {
             command: KeysCommand::Generate { name, dir, force },
         } => {
@@ -279,6 +303,69 @@ async fn worker(cli: &Cli, name: &str, once: bool) -> anyhow::Result<ExitCode> {
         _ = server::shutdown_signal() => {}
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn storage(cli: &Cli, command: &StorageCommand) -> anyhow::Result<ExitCode> {
+    let ctx = worker_context(cli).await?;
+    if !ctx.settings.storage_replication {
+        let msg = match command {
+            StorageCommand::BackfillReplication => "Storage replication is not enabled",
+            StorageCommand::RemoveLocation { .. } => "Storage replication is not enabled. Exiting.",
+        };
+        eprintln!("{msg}");
+        return Ok(ExitCode::FAILURE);
+    }
+    match command {
+        StorageCommand::BackfillReplication => {
+            let n = quayside_workers::replication::backfill(
+                &ctx.db,
+                &ctx.settings.default_locations,
+                |line| println!("{line}"),
+            )
+            .await?;
+            println!("queued {n} blobs for replication");
+            Ok(ExitCode::SUCCESS)
+        }
+        StorageCommand::RemoveLocation { location, yes } => {
+            if !(ctx.live.disable_pushes() || ctx.live.read_only()) {
+                eprintln!("Pushes are not disabled. Exiting.");
+                return Ok(ExitCode::FAILURE);
+            }
+            if !yes {
+                println!(
+                    "WARNING: This is a destructive operation. Are you sure you want to remove \
+                     {location} from your storage locations? [y/n]"
+                );
+                let mut answer = String::new();
+                std::io::stdin().read_line(&mut answer)?;
+                if !answer.trim().eq_ignore_ascii_case("y") {
+                    println!("Canceling operation...");
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+            match ctx.db.remove_storage_location(location).await {
+                Ok(removed) => {
+                    if !removed.location {
+                        eprintln!("Error removing storage location: no location named {location}");
+                        return Ok(ExitCode::FAILURE);
+                    }
+                    println!(
+                        "Removed {} temporary blobs from blobupload table.",
+                        removed.uploads
+                    );
+                    for id in &removed.placements {
+                        println!("Deleted placement {id}");
+                    }
+                    println!("Deleted location {location}");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("Error removing storage location: {e}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+    }
 }
 
 async fn gc(cli: &Cli, dry_run: bool, json: bool) -> anyhow::Result<ExitCode> {

@@ -22,15 +22,35 @@ pub struct App {
 /// The application on `backend`, configured with `extra_yaml` (whole lines of `config.yaml`)
 /// on top of the hostname, secrets and one LocalStorage location; bcrypt at cost 4.
 pub async fn app(backend: Backend, extra_yaml: &str) -> App {
+    app_with_storage(
+        backend,
+        |dir| {
+            let storage = dir.join("storage");
+            std::fs::create_dir_all(&storage).expect("storage dir");
+            format!(
+                "DISTRIBUTED_STORAGE_CONFIG:\n  default:\n    - LocalStorage\n    - storage_path: {}\n\
+                 DISTRIBUTED_STORAGE_PREFERENCE: [default]\n",
+                storage.display()
+            )
+        },
+        extra_yaml,
+    )
+    .await
+}
+
+/// [`app`] with the storage part of `config.yaml` written by `storage_yaml` (given the
+/// temporary config directory, where it may create storage directories).
+pub async fn app_with_storage(
+    backend: Backend,
+    storage_yaml: impl FnOnce(&std::path::Path) -> String,
+    extra_yaml: &str,
+) -> App {
     let dir = tempfile::tempdir().expect("tempdir");
-    let storage = dir.path().join("storage");
-    std::fs::create_dir_all(&storage).expect("storage dir");
+    let storage_block = storage_yaml(dir.path());
     let yaml = format!(
         "SERVER_HOSTNAME: {HOST}\nPREFERRED_URL_SCHEME: http\n\
          DATABASE_SECRET_KEY: test-database-secret\nSECRET_KEY: test-secret\n\
-         DISTRIBUTED_STORAGE_CONFIG:\n  default:\n    - LocalStorage\n    - storage_path: {}\n\
-         DISTRIBUTED_STORAGE_PREFERENCE: [default]\n{extra_yaml}",
-        storage.display()
+         {storage_block}{extra_yaml}"
     );
     let config = quayside_config::Config::from_yaml_str(&yaml).expect("config");
     let resolved = Resolved {

@@ -231,7 +231,7 @@ async fn gc_cli(db_uri: Option<&str>) {
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains(
-            "unknown worker \"nope\"; workers: gc, repositorygc, namespacegc, blobuploadcleanup"
+            "unknown worker \"nope\"; workers: gc, repositorygc, namespacegc, blobuploadcleanup, storagereplication"
         ),
         "{}",
         String::from_utf8_lossy(&out.stderr)
