@@ -90,10 +90,50 @@ pub async fn online(config: &Config, skip_groups: &[String]) -> Vec<ValidationFa
             // Reachability only: config check writes nothing.
             if let Err(e) = quayside_storage::driver::check_location(&loc) {
                 out.push(failure("DistributedStorage", e.to_string()));
+                continue;
+            }
+            if let Some(problem) = probe_bucket(&loc).await {
+                out.push(failure("DistributedStorage", problem));
             }
         }
     }
     out
+}
+
+/// Config-tool's live probe of an object-store location: its bucket must exist and answer
+/// within 3 seconds. Quay's message for a bucket that is not there.
+async fn probe_bucket(loc: &LocationConfig) -> Option<String> {
+    let engine = match quayside_storage::Engine::open(loc) {
+        Ok(engine) => engine,
+        Err(e) => return Some(e.to_string()),
+    };
+    let bucket = ["s3_bucket", "bucket_name", "azure_container"]
+        .iter()
+        .find_map(|k| loc.params.get(*k).and_then(|v| v.as_str()))
+        .unwrap_or_default()
+        .to_string();
+    match tokio::time::timeout(std::time::Duration::from_secs(3), engine.check_reachable()).await {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) if e.is_not_found() || is_missing_bucket(&e) => Some(format!(
+            "Could not find bucket ({bucket}) in storage ({})",
+            loc.id
+        )),
+        Ok(Err(e)) => Some(format!(
+            "Could not connect to storage {}. Error: {e}",
+            loc.id
+        )),
+        Err(_) => Some(format!(
+            "Could not connect to storage {}. Error: no answer within 3 seconds",
+            loc.id
+        )),
+    }
+}
+
+/// S3's `NoSuchBucket` and Azure's `ContainerNotFound` as OpenDAL reports them (a 404 on
+/// the listing, which is otherwise never a 404).
+fn is_missing_bucket(e: &quayside_storage::StorageError) -> bool {
+    let text = e.to_string();
+    text.contains("NoSuchBucket") || text.contains("ContainerNotFound")
 }
 
 async fn check_database(config: &Config) -> Vec<ValidationFailure> {

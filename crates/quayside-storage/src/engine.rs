@@ -424,6 +424,26 @@ impl Engine {
         Ok(paths)
     }
 
+    /// Whether the store answers and its bucket (container) exists, without writing
+    /// anything: one listing of at most one key. A missing bucket is
+    /// [`StorageError::NotFound`] (a missing prefix is not an error, an empty listing).
+    /// LocalStorage: the directory was checked when the location was opened.
+    pub async fn check_reachable(&self) -> Result<(), StorageError> {
+        if self.local_root.is_some() || self.kind == DriverKind::Memory {
+            return Ok(());
+        }
+        let mut lister = self
+            .op
+            .lister_with("")
+            .limit(1)
+            .await
+            .map_err(|e| self.err("list", "", e))?;
+        match lister.next().await {
+            None | Some(Ok(_)) => Ok(()),
+            Some(Err(e)) => Err(self.err("list", "", e)),
+        }
+    }
+
     /// Quay's storage health probe: write `_verify` and read it back.
     pub async fn validate(&self) -> Result<(), StorageError> {
         self.put(

@@ -216,3 +216,66 @@ fn a_missing_config_file_is_named() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("config.yaml"), "{err}");
 }
+
+/// The storage block of [`valid_config`] replaced by `block`.
+fn with_storage(dir: &Path, block: &str) -> String {
+    let yaml = valid_config(dir);
+    let start = yaml.find("DISTRIBUTED_STORAGE_CONFIG:").expect("storage");
+    let end = yaml.find("DEFAULT_TAG_EXPIRATION:").expect("end");
+    format!("{}{block}{}", &yaml[..start], &yaml[end..])
+}
+
+fn s3_block(bucket: &quayside_testkit::garage::Bucket, name: &str) -> String {
+    let mut block = String::from("DISTRIBUTED_STORAGE_CONFIG:\n  s3_us:\n    - S3Storage\n");
+    for (i, (k, v)) in bucket.s3_storage_params("/registry").iter().enumerate() {
+        let v = if *k == "s3_bucket" {
+            name.to_string()
+        } else {
+            v.clone()
+        };
+        let lead = if i == 0 { "    - " } else { "      " };
+        block.push_str(&format!("{lead}{k}: {v}\n"));
+    }
+    block.push_str("DISTRIBUTED_STORAGE_PREFERENCE:\n  - s3_us\n");
+    block
+}
+
+/// As config-tool does, `config check` asks a real S3 server (Garage) whether each bucket
+/// exists, writing nothing: an existing bucket passes, a missing one is Quay's message, an
+/// unreachable server is named.
+#[test]
+fn object_store_buckets_are_probed_live() {
+    let bucket = quayside_testkit::garage::bucket();
+    let dir = tempfile::tempdir().expect("tempdir");
+
+    let (ok, out, err) = check(
+        dir.path(),
+        &with_storage(dir.path(), &s3_block(&bucket, &bucket.name)),
+    );
+    assert!(ok, "stdout: {out}\nstderr: {err}");
+
+    let (ok, out, err) = check(
+        dir.path(),
+        &with_storage(dir.path(), &s3_block(&bucket, "no-such-bucket-here")),
+    );
+    assert!(!ok, "a missing bucket fails: {out}");
+    let all = format!("{out}{err}");
+    assert!(
+        all.contains("Could not find bucket (no-such-bucket-here) in storage (s3_us)"),
+        "{all}"
+    );
+
+    let gone = quayside_testkit::garage::Bucket {
+        endpoint: "http://127.0.0.1:9".into(),
+        port: 9,
+        ..bucket.clone()
+    };
+    let (ok, out, err) = check(
+        dir.path(),
+        &with_storage(dir.path(), &s3_block(&gone, &gone.name)),
+    );
+    assert!(!ok, "an unreachable server fails: {out}");
+    let all = format!("{out}{err}");
+    assert!(all.contains("Could not connect to storage s3_us"), "{all}");
+    nothing_written(dir.path());
+}
