@@ -66,7 +66,11 @@ pub fn redis_targets(config: &Config) -> Vec<Result<RedisTarget, crate::redis_cl
 /// Runs the online checks. Static failures in the same groups are assumed to
 /// have been reported already, so a group whose static check failed is not
 /// dialled again.
-pub async fn online(config: &Config, skip_groups: &[String]) -> Vec<ValidationFailure> {
+pub async fn online(
+    config: &Config,
+    skip_groups: &[String],
+    starting: bool,
+) -> Vec<ValidationFailure> {
     let skip = |g: &str| skip_groups.iter().any(|s| s == g);
     let mut out = Vec::new();
 
@@ -93,7 +97,15 @@ pub async fn online(config: &Config, skip_groups: &[String]) -> Vec<ValidationFa
                 continue;
             }
             if let Some(problem) = probe_bucket(&loc).await {
-                out.push(failure("DistributedStorage", problem));
+                // At start-up only the location pushes land in (the first preference) must
+                // answer: another site's location being down must not keep this site down
+                // (reads fall back to replicas). It is logged; `config check` reports it.
+                let uploads_here = config.distributed_storage_preference.first() == Some(&loc.id);
+                if starting && !uploads_here {
+                    tracing::warn!(location = %loc.id, %problem, "storage location unreachable at start-up; this site does not upload to it");
+                } else {
+                    out.push(failure("DistributedStorage", problem));
+                }
             }
         }
     }
@@ -192,6 +204,15 @@ async fn check_database(config: &Config) -> Vec<ValidationFailure> {
 /// The embedded default runs without Redis, so Redis is only required of a
 /// Quay config directory (as Quay's config-tool requires it).
 pub async fn check_all(resolved: &crate::bootstrap::Resolved) -> Vec<ValidationFailure> {
+    check_all_with(resolved, false).await
+}
+
+/// [`check_all`] as `serve` runs it at start-up (`starting`): a non-preferred storage
+/// location that cannot be reached is a warning there, not a refusal.
+pub async fn check_all_with(
+    resolved: &crate::bootstrap::Resolved,
+    starting: bool,
+) -> Vec<ValidationFailure> {
     let config = &resolved.config;
     let mut failures = quayside_config::validate(config, &config.bundle);
     if matches!(resolved.source, crate::bootstrap::Source::Embedded(_)) {
@@ -199,7 +220,7 @@ pub async fn check_all(resolved: &crate::bootstrap::Resolved) -> Vec<ValidationF
     }
     let failed_groups: Vec<String> = failures.iter().map(|f| f.field_group.clone()).collect();
     failures.extend(check_tls(config));
-    failures.extend(online(config, &failed_groups).await);
+    failures.extend(online(config, &failed_groups, starting).await);
     failures
 }
 

@@ -424,7 +424,7 @@ async fn serve(cli: &Cli, no_migrate: bool, no_workers: bool) -> anyhow::Result<
             tracing::info!(config_dir = %dir.display(), "using Quay config directory")
         }
     }
-    let failures = checks::check_all(&resolved).await;
+    let failures = checks::check_all_with(&resolved, true).await;
     if !failures.is_empty() {
         report(&failures);
         eprintln!("quayside will not start until the configuration is fixed.");

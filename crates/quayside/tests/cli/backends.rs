@@ -79,20 +79,31 @@ pub async fn postgres_with(extra: &str) -> Running {
 /// [`postgres_with`], the server reaching the database at `server_uri(test database URI)`
 /// (for example through a proxy the test controls); `Running::db_uri` stays direct.
 pub async fn postgres_via(extra: &str, server_uri: impl Fn(&str) -> String) -> Running {
-    quay_config(true, |yaml| yaml + extra, server_uri).await
+    quay_config(true, |yaml| yaml + extra, server_uri, &[]).await
 }
 
 /// A Quay config directory on SQLite (`postgres: false`, the database file in the
 /// directory) or on a fresh PostgreSQL database, its `config.yaml` passed through `map_yaml`
 /// before the server starts.
 pub async fn quay_config_with(postgres: bool, map_yaml: impl Fn(String) -> String) -> Running {
-    quay_config(postgres, map_yaml, |uri| uri.to_string()).await
+    quay_config(postgres, map_yaml, |uri| uri.to_string(), &[]).await
+}
+
+/// [`quay_config_with`], `serve` also given `extra_args` (for example `--no-workers`), which
+/// [`Running::restart`] passes again.
+pub async fn quay_config_args(
+    postgres: bool,
+    map_yaml: impl Fn(String) -> String,
+    extra_args: &[&str],
+) -> Running {
+    quay_config(postgres, map_yaml, |uri| uri.to_string(), extra_args).await
 }
 
 async fn quay_config(
     postgres: bool,
     map_yaml: impl Fn(String) -> String,
     server_uri: impl Fn(&str) -> String,
+    extra_args: &[&str],
 ) -> Running {
     let pg = if postgres {
         Some(quayside_testkit::TestDb::empty_postgres().await)
@@ -115,12 +126,13 @@ async fn quay_config(
             &format!("SERVER_HOSTNAME: localhost:{port}"),
         );
     std::fs::write(dir.path().join("config.yaml"), map_yaml(yaml)).expect("write config");
-    let args = vec![
+    let mut args = vec![
         "--config-dir".to_string(),
         dir.path().to_str().expect("utf8").to_string(),
         "--listen".to_string(),
         format!("127.0.0.1:{port}"),
     ];
+    args.extend(extra_args.iter().map(|a| a.to_string()));
     let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
     let server = Server::start(&arg_refs, dir.path(), port).await;
     Running {

@@ -18,6 +18,7 @@ mod quay_config_dir;
 mod readonly;
 mod registry_manifests;
 mod registry_protocol;
+mod replication;
 mod skopeo;
 mod tls_listen;
 mod user_initialize;
