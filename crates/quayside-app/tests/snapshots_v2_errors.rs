@@ -5,13 +5,14 @@
 //! `DIGEST_INVALID`, `BLOB_UPLOAD_INVALID`, `MANIFEST_INVALID`, `MANIFEST_BLOB_UNKNOWN`,
 //! `TAG_INVALID`, `NAME_INVALID`, `INVALID_REQUEST`, `UNSUPPORTED`, `RANGE_INVALID`,
 //! `DENIED`, `METHOD NOT ALLOWED`), the bodiless 416 of a chunk at the wrong offset, and
-//! the plain `{"error": ...}` answers. A change to any of these wire shapes shows up as a
-//! reviewed snapshot diff (`tests/snapshots/`).
+//! the plain `{"error": ...}` answers of Quay's `abort()` (Basic credentials or a bad bearer
+//! token on a registry route, `@anon_protect` with `FEATURE_ANONYMOUS_ACCESS: false`). A
+//! change to any of these wire shapes shows up as a reviewed snapshot diff
+//! (`tests/snapshots/`).
 //!
 //! A snapshot is the status line, the response headers (sorted, without `content-length`)
-//! and the raw body (for the two plain `{"error"}` answers, whose headers differ from
-//! Quay's for now, the status line and body only). The server hostname is redacted to
-//! `[HOST]` and upload UUIDs to `[UPLOAD-UUID]`. Every case runs on SQLite and PostgreSQL, which must answer byte for
+//! and the raw body. The server hostname is redacted to `[HOST]` and upload UUIDs to
+//! `[UPLOAD-UUID]`. Every case runs on SQLite and PostgreSQL, which must answer byte for
 //! byte the same.
 
 mod common;
@@ -76,19 +77,6 @@ impl Recorder {
         check(name, r);
         let uuids: Vec<&str> = self.uuids.iter().map(String::as_str).collect();
         self.out.push((name, render(r, &uuids)));
-    }
-
-    /// Records only the status line and the body of `r`: for answers whose body is Quay's
-    /// but whose headers are not settled yet.
-    fn record_status_and_body(&mut self, name: &'static str, r: &Resp) {
-        check(name, r);
-        let rendered = format!(
-            "{} {}\n\n{}",
-            r.status.as_u16(),
-            r.status.canonical_reason().unwrap_or(""),
-            r.text
-        );
-        self.out.push((name, rendered.replace(HOST, "[HOST]")));
     }
 }
 
@@ -249,10 +237,36 @@ async fn v2_error_shapes() {
             Vec::new(),
         )
         .await;
-        // Quay's `abort(401, headers=get_auth_headers(repository, scopes))` also sends
-        // `Docker-Distribution-API-Version` and the repository scope in the challenge;
-        // quayside does not yet, so the headers stay out of this snapshot.
-        rec.record_status_and_body("error_401_basic_on_registry_route", &r);
+        // Quay's `abort(401, headers=get_auth_headers(repository, scopes))`: the route's
+        // challenge (`repository:devtable/app:pull`), `Docker-Distribution-API-Version` and
+        // `util/http.py`'s CORS headers, body outside the envelope.
+        rec.record("error_401_basic_on_registry_route", &r);
+        // A bearer token of the right shape that fails verification: the same abort, with
+        // the reason as the message (`registry_jwt_auth.py`); the challenge names the
+        // route's scopes (pull here, pull,push on a write route, none on the ping).
+        let forged = "Bearer aaa.bbb.ccc";
+        let r = call(
+            &app,
+            "GET",
+            "/v2/devtable/app/tags/list",
+            Some(forged),
+            &[],
+            Vec::new(),
+        )
+        .await;
+        rec.record("error_401_invalid_bearer_token", &r);
+        let r = call(
+            &app,
+            "POST",
+            "/v2/devtable/app/blobs/uploads/",
+            Some(forged),
+            &[],
+            Vec::new(),
+        )
+        .await;
+        rec.record("error_401_invalid_bearer_token_write_route", &r);
+        let r = call(&app, "GET", "/v2/", Some(forged), &[], Vec::new()).await;
+        rec.record("error_401_invalid_bearer_token_ping", &r);
         let outsider = push_token(&app, "outsider", "devtable/app").await;
         let r = call(
             &app,
@@ -492,8 +506,11 @@ fn reload(app: &App, yaml: &str) {
 }
 
 /// `REGISTRY_STATE: readonly` (`405 DENIED` + `is_readonly`), `DISABLE_PUSHES`
-/// (`405 METHOD NOT ALLOWED`) and `FEATURE_ANONYMOUS_ACCESS: false` (the token endpoint's
-/// plain `401 {"error"}`).
+/// (`405 METHOD NOT ALLOWED`) and `FEATURE_ANONYMOUS_ACCESS: false`: Quay's `@anon_protect`
+/// answers `401 {"error": "Anonymous access is not allowed"}` without a challenge on
+/// `/v2/auth` and `_catalog`; on a repository route the permission check runs first, so an
+/// anonymous caller gets the envelope's `UNAUTHORIZED` there, and only an anonymous token
+/// that passes that check meets `@anon_protect`; the ping (`@anon_allowed`) is unchanged.
 #[tokio::test]
 async fn v2_error_shapes_of_registry_states() {
     let mut per_backend = Vec::new();
@@ -533,9 +550,105 @@ async fn v2_error_shapes_of_registry_states() {
             Vec::new(),
         )
         .await;
-        // Quay's `anon_protect` aborts without auth headers; quayside adds the challenge.
-        // Until that is settled the headers stay out of this snapshot.
-        rec.record_status_and_body("error_401_token_anonymous_access_disabled", &r);
+        rec.record("error_401_token_anonymous_access_disabled", &r);
+        let r = call(
+            &app,
+            "GET",
+            "/v2/devtable/app/tags/list",
+            None,
+            &[],
+            Vec::new(),
+        )
+        .await;
+        rec.record("unauthorized_401_tags_list_anonymous_access_disabled", &r);
+        let r = call(&app, "GET", "/v2/_catalog", None, &[], Vec::new()).await;
+        rec.record("error_401_catalog_anonymous_access_disabled", &r);
+        let r = call(&app, "GET", "/v2/", None, &[], Vec::new()).await;
+        rec.record("unauthorized_401_ping_anonymous_access_disabled", &r);
+        // A signed-in caller is not affected.
+        let token = bearer(&push_token(&app, "devtable", "devtable/app").await);
+        let r = call(&app, "GET", "/v2/_catalog", Some(&token), &[], Vec::new()).await;
+        assert_eq!(r.status, 200, "{r:?}");
+        assert_eq!(r.json["repositories"], json!(["devtable/app"]), "{r:?}");
+        let r = call(
+            &app,
+            "GET",
+            "/v2/devtable/app/tags/list",
+            Some(&token),
+            &[],
+            Vec::new(),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{r:?}");
+        app.tdb.cleanup().await;
+
+        // An anonymous token for a public repository, minted while anonymous access was
+        // on, passes the pull check after a restart with it off; `@anon_protect` refuses it
+        // and `abort` names the anonymous context. Blob GET/HEAD are `@anon_allowed`.
+        let mut app = app_with_repository(backend, "").await;
+        quayside_testkit::accounts::repository(
+            &app.state.quay_api.auth,
+            "devtable",
+            "pub",
+            true,
+            None,
+        )
+        .await
+        .expect("public repository");
+        let anonymous = registry_token(&app, None, "repository:devtable/pub:pull")
+            .await
+            .expect("anonymous token");
+        let anonymous = bearer(&anonymous);
+        let r = call(
+            &app,
+            "GET",
+            "/v2/devtable/pub/tags/list",
+            Some(&anonymous),
+            &[],
+            Vec::new(),
+        )
+        .await;
+        assert_eq!(r.status, 200, "anonymous access on: {r:?}");
+        let mut state = app.state.clone();
+        let mut v2 = (*state.v2.settings).clone();
+        v2.anonymous_access = false;
+        state.v2.settings = std::sync::Arc::new(v2);
+        app.router = quayside_app::router(state);
+        let r = call(
+            &app,
+            "GET",
+            "/v2/devtable/pub/tags/list",
+            Some(&anonymous),
+            &[],
+            Vec::new(),
+        )
+        .await;
+        rec.record("error_401_anonymous_token_anonymous_access_disabled", &r);
+        let r = call(
+            &app,
+            "GET",
+            &format!("/v2/devtable/pub/blobs/{}", sha(b"no such blob")),
+            Some(&anonymous),
+            &[],
+            Vec::new(),
+        )
+        .await;
+        assert_eq!(r.status, 404, "blob GET is @anon_allowed: {r:?}");
+        assert_eq!(r.json["errors"][0]["code"], "BLOB_UNKNOWN", "{r:?}");
+        let r = call(
+            &app,
+            "GET",
+            "/v2/_catalog",
+            Some(&anonymous),
+            &[],
+            Vec::new(),
+        )
+        .await;
+        assert_eq!(r.status, 401, "{r:?}");
+        assert_eq!(
+            r.json,
+            json!({"error": "Anonymous access is not allowed (authorized: anonymous)"})
+        );
         app.tdb.cleanup().await;
 
         per_backend.push(rec.out);

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
-use quayside_auth::{Action, Grant};
+use quayside_auth::{Action, AuthError, Grant};
 use quayside_domain::RepoRef;
 use quayside_oci::{ErrorCode, RepoName};
 
@@ -59,21 +59,25 @@ impl Need {
     }
 }
 
-/// Identifies the caller from the `Authorization` header.
+/// Identifies the caller from the `Authorization` header, as Quay's
+/// `process_registry_jwt_auth` does: no header (or a blank one) is anonymous; anything but a
+/// well-formed `Bearer <jwt>` is `401 {"error": "Invalid bearer token format"}`, and a token
+/// that fails verification is `401 {"error": "<why>"}`, both with the route's challenge and
+/// no `errors` envelope.
 pub async fn caller(state: &V2State, req: &Parts) -> Result<Caller, V2Error> {
     let Some(value) = req.headers.get(header::AUTHORIZATION) else {
         return Ok(Caller::Anonymous);
     };
-    let invalid = || V2Error::Plain {
-        status: StatusCode::UNAUTHORIZED,
-        message: "Invalid bearer token format".into(),
-        challenge: Some(state.auth.challenge(None)),
+    let Ok(value) = value.to_str() else {
+        return Err(bearer_rejected("Invalid bearer token format".into()));
     };
-    let value = value.to_str().map_err(|_| invalid())?;
-    let token = value
-        .strip_prefix("Bearer ")
-        .filter(|t| is_jwt_shaped(t))
-        .ok_or_else(invalid)?;
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(Caller::Anonymous);
+    }
+    let Some(token) = value.strip_prefix("Bearer ").filter(|t| is_jwt_shaped(t)) else {
+        return Err(bearer_rejected("Invalid bearer token format".into()));
+    };
     if let Some(grant) = state.verified_tokens.get(token) {
         tracing::Span::current().record("user", grant.subject.as_str());
         return Ok(Caller::Token(grant));
@@ -84,14 +88,56 @@ pub async fn caller(state: &V2State, req: &Parts) -> Result<Caller, V2Error> {
             tracing::Span::current().record("user", grant.subject.as_str());
             Ok(Caller::Token(grant))
         }
-        Err(e) => {
-            tracing::debug!(error = %e, "registry token rejected");
-            Err(V2Error::Unauthorized {
-                challenge: state.auth.challenge(None),
-                message: Some("Invalid bearer token".into()),
-            })
+        Err(AuthError::Invalid(reason)) => {
+            tracing::debug!(error = %reason, "registry token rejected");
+            Err(bearer_rejected(reason))
         }
+        // The database behind the service keys failing is not the token's fault.
+        Err(e) => Err(V2Error::from(e)),
     }
+}
+
+/// `abort(401, message=<why>, headers=get_auth_headers(repository, scopes))`.
+fn bearer_rejected(reason: String) -> V2Error {
+    V2Error::Plain {
+        status: StatusCode::UNAUTHORIZED,
+        message: reason,
+        challenge: true,
+    }
+}
+
+/// Quay's `@anon_protect`: with `FEATURE_ANONYMOUS_ACCESS` off, the route needs an
+/// authenticated context that is not anonymous, else
+/// `401 {"error": "Anonymous access is not allowed"}` without a challenge. Every `/v2` route
+/// but the ping and blob GET/HEAD (`@anon_allowed`) has it; on repository routes it runs
+/// after the permission check, so only an anonymous token that passed that check (one
+/// minted while anonymous access was on) meets it there.
+pub fn anon_protect(state: &V2State, caller: &Caller) -> Result<(), V2Error> {
+    if state.settings.anonymous_access {
+        return Ok(());
+    }
+    let message = match caller {
+        Caller::Token(grant) if !anonymous_context(grant) => return Ok(()),
+        // `abort` names the authenticated context when there is one.
+        Caller::Token(_) => "Anonymous access is not allowed (authorized: anonymous)",
+        Caller::Anonymous => "Anonymous access is not allowed",
+    };
+    Err(V2Error::Plain {
+        status: StatusCode::UNAUTHORIZED,
+        message: message.into(),
+        challenge: false,
+    })
+}
+
+/// Whether the token's `context` is anonymous for Quay (`SignedAuthContext.is_anonymous`):
+/// its `entity_kind` is absent or `anonymous`, as in the tokens `/v2/auth` mints for
+/// anonymous callers.
+fn anonymous_context(grant: &Grant) -> bool {
+    grant
+        .context
+        .get("entity_kind")
+        .and_then(serde_json::Value::as_str)
+        .is_none_or(|kind| kind == "anonymous")
 }
 
 /// Registry JWTs this `/v2` instance verified recently, so a puller's stream of requests
@@ -179,7 +225,8 @@ pub async fn authorize(
         .map(|(repo, _)| repo)
 }
 
-/// [`authorize`], also returning who was allowed (for audit logs).
+/// [`authorize`], also returning who was allowed (for audit logs). Every route that
+/// authorizes this way is `@anon_protect` in Quay, checked after the permission.
 pub async fn authorize_caller(
     state: &V2State,
     req: &Parts,
@@ -192,6 +239,7 @@ pub async fn authorize_caller(
         .lookup_repo(&name.namespace, &name.repository)
         .await?;
     let repo = permit(state, &caller, name, need, repo)?;
+    anon_protect(state, &caller)?;
     Ok((repo, caller))
 }
 

@@ -3,7 +3,7 @@
 use axum::body::Body;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use quayside_oci::{Digest, ErrorCode, RegistryError, RepoName};
 
 use crate::access::{caller, permit, Need};
@@ -100,8 +100,9 @@ pub async fn get(
         .header(header::CACHE_CONTROL, "max-age=31536000");
     let resp = match range {
         ByteRange::Unsatisfiable => {
-            let mut r =
-                V2Error::Registry(RegistryError::new(ErrorCode::RangeInvalid)).into_response();
+            // An envelope answer: nothing of it depends on the route.
+            let mut r = V2Error::Registry(RegistryError::new(ErrorCode::RangeInvalid))
+                .render(&crate::Route::default());
             if let Ok(v) = HeaderValue::from_str(&format!("bytes */{}", blob.size)) {
                 r.headers_mut().insert(header::CONTENT_RANGE, v);
             }

@@ -3,8 +3,10 @@
 //! - [`V2Error::Registry`]: the OCI envelope `{"errors":[{code,message,detail}]}`.
 //! - [`V2Error::Unauthorized`]: 401 `UNAUTHORIZED` plus Quay's bearer challenge
 //!   (with the repository scope when one applies).
-//! - [`V2Error::Plain`]: the few places Quay answers `{"error": "..."}` outside
-//!   the envelope (bad bearer format, anonymous access disabled, missing namespace).
+//! - [`V2Error::Plain`]: the places Quay `abort()`s with `{"error": "..."}` outside the
+//!   envelope (a bearer token that is malformed or fails verification, Basic credentials on a
+//!   registry route, anonymous access disabled, missing namespace), with the CORS headers of
+//!   `util/http.py` and, for bearer failures, the route's challenge.
 //! - [`V2Error::RangeMismatch`]: 416 with the upload's headers and no body.
 //! - [`V2Error::NotFound`]: a path that is no `/v2` route (plain 404).
 
@@ -26,7 +28,11 @@ pub enum V2Error {
     Plain {
         status: StatusCode,
         message: String,
-        challenge: Option<String>,
+        /// Whether Quay's `get_auth_headers` come too: the route's bearer challenge
+        /// ([`Route::challenge`]) and `Docker-Distribution-API-Version`. True for the
+        /// failures of `process_registry_jwt_auth`; `anon_protect` and the other aborts send
+        /// only the CORS headers.
+        challenge: bool,
     },
     RangeMismatch {
         location: String,
@@ -169,8 +175,48 @@ fn registry_response(err: &RegistryError, extra: Option<(&str, String)>) -> Resp
     (status, headers, err.to_json_string()).into_response()
 }
 
-impl IntoResponse for V2Error {
-    fn into_response(self) -> Response {
+/// What Quay's `abort()` answers take from the route the request went to.
+#[derive(Debug, Clone, Default)]
+pub struct Route {
+    /// `Access-Control-Allow-Methods`: the route's methods and `OPTIONS` (Flask adds `HEAD`
+    /// to `GET` routes and `OPTIONS` to all); `None` when the path is no route.
+    pub methods: Option<String>,
+    /// The route's bearer challenge: Quay's `get_auth_headers(repository, scopes)` with the
+    /// repository and scopes of its `process_registry_jwt_auth` (none on `/v2/` and `_catalog`).
+    pub challenge: String,
+}
+
+/// `util/http.py:_abort`: every abort carries permissive CORS headers.
+fn cors(h: &mut HeaderMap, route: &Route) {
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    if let Some(v) = route
+        .methods
+        .as_deref()
+        .and_then(|m| HeaderValue::from_str(m).ok())
+    {
+        h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, v);
+    }
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("21600"),
+    );
+    // A list value in Quay's header dict: one header line per entry.
+    h.append(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("Authorization"),
+    );
+    h.append(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("Content-Type"),
+    );
+}
+
+impl V2Error {
+    /// The one mapping onto HTTP, for a request that went to `route`.
+    pub fn render(self, route: &Route) -> Response {
         match self {
             V2Error::Registry(e) => registry_response(&e, None),
             V2Error::Unauthorized { challenge, message } => {
@@ -191,8 +237,16 @@ impl IntoResponse for V2Error {
                 challenge,
             } => {
                 let mut resp = (status, axum::Json(json!({ "error": message }))).into_response();
-                if let Some(c) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
-                    resp.headers_mut().insert(header::WWW_AUTHENTICATE, c);
+                let h = resp.headers_mut();
+                cors(h, route);
+                if challenge {
+                    if let Ok(c) = HeaderValue::from_str(&route.challenge) {
+                        h.insert(header::WWW_AUTHENTICATE, c);
+                    }
+                    h.insert(
+                        "docker-distribution-api-version",
+                        HeaderValue::from_static("registry/2.0"),
+                    );
                 }
                 resp
             }

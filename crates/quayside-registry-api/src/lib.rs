@@ -31,7 +31,7 @@ use quayside_oci::name::NameError;
 use quayside_oci::{ArtifactPolicy, Endpoint, NameRules, ParseError};
 
 pub use audit::AuditLog;
-pub use error::V2Error;
+pub use error::{Route, V2Error};
 
 /// What the `/v2` surface needs from the configuration.
 #[derive(Clone, Debug)]
@@ -95,24 +95,76 @@ pub fn router(state: V2State) -> axum::Router {
 
 /// The one entry point: parse, gate, authorize, handle.
 pub async fn dispatch(State(state): State<V2State>, req: Request) -> Response {
-    match handle(&state, req).await {
+    let path = req.uri().path().to_string();
+    let method = req.method().clone();
+    match handle(&state, req, &method, &path).await {
         Ok(resp) => resp,
-        Err(e) => e.into_response(),
+        Err(e) => e.render(&route(&state, &method, &path)),
     }
 }
 
-async fn handle(state: &V2State, req: Request) -> Result<Response, V2Error> {
+/// What an error answer on `path` takes from its route (worked out only for errors).
+fn route(state: &V2State, method: &Method, path: &str) -> Route {
+    let rules = &state.settings.name_rules;
+    // No route accepts this method, so any route of this shape names its methods.
+    let methods = match Endpoint::parse_with("--", path, rules) {
+        Err(ParseError::MethodNotAllowed { allowed }) => {
+            let mut all: Vec<&str> = allowed.iter().copied().chain(["OPTIONS"]).collect();
+            all.sort_unstable();
+            Some(all.join(", "))
+        }
+        _ => None,
+    };
+    let endpoint = Endpoint::parse_with(method.as_str(), path, rules).ok();
+    let scope = endpoint.as_ref().and_then(|e| {
+        let actions = jwt_scopes(e)?;
+        Some((e.name()?.full(), actions))
+    });
+    let challenge = state.auth.challenge(
+        scope
+            .as_ref()
+            .map(|(repo, actions)| (repo.as_str(), *actions)),
+    );
+    Route { methods, challenge }
+}
+
+/// The `scopes` of the route's `process_registry_jwt_auth` in Quay (they name the challenge
+/// of a rejected bearer token); `None` on `/v2/`, `/v2/auth` and `_catalog`.
+fn jwt_scopes(endpoint: &Endpoint) -> Option<&'static str> {
+    match endpoint {
+        Endpoint::Base | Endpoint::Auth | Endpoint::Catalog => None,
+        // The upload status GET is `scopes=["pull"]` though it needs write permission.
+        Endpoint::TagsList { .. }
+        | Endpoint::GetManifest { .. }
+        | Endpoint::GetImpossibleManifest { .. }
+        | Endpoint::GetBlob { .. }
+        | Endpoint::GetUpload { .. }
+        | Endpoint::Referrers { .. } => Some("pull"),
+        Endpoint::PutManifest { .. }
+        | Endpoint::DeleteManifest { .. }
+        | Endpoint::DeleteBlob { .. }
+        | Endpoint::StartUpload { .. }
+        | Endpoint::PatchUpload { .. }
+        | Endpoint::PutUpload { .. }
+        | Endpoint::DeleteUpload { .. } => Some("pull,push"),
+    }
+}
+
+async fn handle(
+    state: &V2State,
+    req: Request,
+    method: &Method,
+    path: &str,
+) -> Result<Response, V2Error> {
     let (req, body) = req.into_parts();
-    let path = req.uri.path().to_string();
-    let method = req.method.clone();
-    let endpoint = match Endpoint::parse_with(method.as_str(), &path, &state.settings.name_rules) {
+    let endpoint = match Endpoint::parse_with(method.as_str(), path, &state.settings.name_rules) {
         Ok(e) => e,
         Err(ParseError::NotV2 | ParseError::NotFound) => return Err(V2Error::NotFound),
         Err(ParseError::Name(NameError::NamespaceRequired)) => {
             return Err(V2Error::Plain {
                 status: StatusCode::BAD_REQUEST,
                 message: "A namespace must be specified explicitly".into(),
-                challenge: None,
+                challenge: false,
             })
         }
         Err(e) => {

@@ -9,7 +9,7 @@ use quayside_oci::{
     ErrorCode, ManifestKind, ParsedManifest, Reference, RegistryError, RepoName, MAX_MANIFEST_SIZE,
 };
 
-use crate::access::{authorize_caller, caller, permit, Need};
+use crate::access::{anon_protect, authorize_caller, caller, permit, Need};
 use crate::{V2Error, V2State};
 
 fn manifest_response(m: StoredManifest, head: bool) -> Result<Response, V2Error> {
@@ -59,6 +59,7 @@ pub async fn get(
         None => (None, None),
     };
     let repo = permit(state, &who, &name, Need::Pull, repo)?;
+    anon_protect(state, &who)?;
     if let Some(m) = manifest {
         log_pull(state, &repo, &who, req, &reference);
         return manifest_response(m, head);

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use quayside_oci::{media_types, Digest, ErrorCode, RegistryError, RepoName};
 use serde_json::json;
 
-use crate::access::{authorize, caller, Caller, Need};
+use crate::access::{anon_protect, authorize, caller, Caller, Need};
 use crate::{V2Error, V2State};
 
 fn query(req: &Parts) -> Vec<(String, String)> {
@@ -72,6 +72,9 @@ pub async fn list(state: &V2State, req: &Parts, name: RepoName) -> Result<Respon
 /// last `ns/repo` of the previous page (`next_page` is read as an alias).
 pub async fn catalog(state: &V2State, req: &Parts) -> Result<Response, V2Error> {
     let who = caller(state, req).await?;
+    // `@anon_protect` and no repository check before it: an anonymous caller is refused
+    // outright when anonymous access is off.
+    anon_protect(state, &who)?;
     let q = query(req);
     let n = page_size(&q)?.unwrap_or(100).clamp(1, 100);
     let last = param(&q, "last")

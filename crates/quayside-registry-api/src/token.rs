@@ -66,7 +66,7 @@ pub async fn issue(state: &V2State, req: &Parts) -> Result<Response, V2Error> {
                 // With anonymous access off, Quay answers even bad passwords
                 // with the anonymous-access error.
                 if !state.settings.anonymous_access {
-                    return Err(anonymous_disallowed(&challenge));
+                    return Err(anonymous_disallowed());
                 }
                 return Err(V2Error::Unauthorized {
                     challenge,
@@ -79,7 +79,7 @@ pub async fn issue(state: &V2State, req: &Parts) -> Result<Response, V2Error> {
     };
     if identity.is_none() {
         if !state.settings.anonymous_access {
-            return Err(anonymous_disallowed(&challenge));
+            return Err(anonymous_disallowed());
         }
         if scopes.is_empty() {
             return Err(V2Error::Unauthorized {
@@ -102,11 +102,12 @@ pub async fn issue(state: &V2State, req: &Parts) -> Result<Response, V2Error> {
     Ok(resp)
 }
 
-fn anonymous_disallowed(challenge: &str) -> V2Error {
+/// `@anon_protect` on `/v2/auth`: its `abort` sends no challenge.
+fn anonymous_disallowed() -> V2Error {
     V2Error::Plain {
         status: StatusCode::UNAUTHORIZED,
         message: "Anonymous access is not allowed".into(),
-        challenge: Some(challenge.to_string()),
+        challenge: false,
     }
 }
 
@@ -116,7 +117,7 @@ fn auth_error(e: AuthError, challenge: &str) -> V2Error {
             challenge: challenge.to_string(),
             message: Some(message),
         },
-        AuthError::AnonymousNotAllowed => anonymous_disallowed(challenge),
+        AuthError::AnonymousNotAllowed => anonymous_disallowed(),
         AuthError::TooManyAttempts { retry_after_s } => V2Error::Throttled { retry_after_s },
         AuthError::BadScope(message) => {
             V2Error::Registry(RegistryError::new(ErrorCode::InvalidRequest).with_message(message))
