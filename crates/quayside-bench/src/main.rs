@@ -10,6 +10,7 @@
 mod bare;
 mod client;
 mod report;
+mod s3;
 mod servers;
 
 use std::path::{Path, PathBuf};
@@ -80,6 +81,12 @@ struct Args {
     /// Blob sizes in MiB (comma-separated) [default: 1,32,256]. For profiling one size.
     #[arg(long, value_delimiter = ',')]
     sizes: Vec<usize>,
+
+    /// Where both registries keep blobs: `fs` (quayside's embedded default against
+    /// distribution's filesystem driver) or `s3` (one Garage server, a bucket each; quayside
+    /// from a Quay config directory with `S3Storage`, distribution with its S3 driver).
+    #[arg(long, default_value = "fs", value_parser = ["fs", "s3"])]
+    storage: String,
 }
 
 /// What one invocation measures.
@@ -226,6 +233,11 @@ fn make_blob(len: usize, seed: u64) -> Bytes {
     Bytes::from(v)
 }
 
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
 fn mb_per_s(bytes: usize, elapsed: Duration) -> f64 {
     bytes as f64 / 1e6 / elapsed.as_secs_f64().max(1e-9)
 }
@@ -299,8 +311,30 @@ async fn run(args: Args) -> Result<()> {
         quayside_bin.display(),
         registry_bin.display()
     );
-    let mut q = ServerProc::start_quayside(&quayside_bin, &qdir)?;
-    let mut d = ServerProc::start_distribution(&registry_bin, &ddir)?;
+    let s3 = if args.storage == "s3" {
+        Some(s3::S3Setup::start()?)
+    } else {
+        None
+    };
+    let (mut q, db_uri) = match &s3 {
+        Some(s3) => ServerProc::start_quayside_config_dir(
+            &quayside_bin,
+            &qdir,
+            &s3.quayside_storage_yaml(),
+        )?,
+        None => (
+            ServerProc::start_quayside(&quayside_bin, &qdir)?,
+            format!("sqlite:///{}", qdir.join("data/quayside.db").display()),
+        ),
+    };
+    let mut d = match &s3 {
+        Some(s3) => ServerProc::start_distribution_with(
+            &registry_bin,
+            &ddir,
+            &s3.distribution_storage_yaml(),
+        )?,
+        None => ServerProc::start_distribution(&registry_bin, &ddir)?,
+    };
     q.wait_ready(&http, "/_internal_ping", 200).await?;
     d.wait_ready(&http, "/v2/", 200).await?;
     tokio::time::sleep(plan.settle).await;
@@ -308,7 +342,6 @@ async fn run(args: Args) -> Result<()> {
 
     // quayside needs a user (created in its database, as the tests do) and
     // a token; distribution runs without auth.
-    let db_uri = format!("sqlite:///{}", qdir.join("data/quayside.db").display());
     let api_token = create_user(&db_uri, work.path()).await?;
     let targets = [
         Arc::new(Target::new(
@@ -381,6 +414,20 @@ async fn run(args: Args) -> Result<()> {
         }
     }
 
+    let mut s3_reference = None;
+    if let (Some(s3), true) = (&s3, plan.wants("blobs")) {
+        let size = probe_bytes(&plan);
+        let data = make_blob(size, 0x53_33);
+        let mut puts = Vec::new();
+        let mut gets = Vec::new();
+        for _ in 0..plan.runs {
+            let (put, get) = s3.reference(&data, plan.chunk).await?;
+            puts.push(put);
+            gets.push(get);
+        }
+        s3_reference = Some((size, median(puts), median(gets)));
+    }
+
     for (i, mib) in idle.into_iter().enumerate() {
         results.add(
             "server idle RSS (after start)",
@@ -416,7 +463,7 @@ async fn run(args: Args) -> Result<()> {
 
     let mut report = format!(
         "{}\n{}",
-        header(&plan, &quayside_bin, &registry_bin),
+        header(&plan, &quayside_bin, &registry_bin, s3.is_some()),
         results.markdown()
     );
     if !probes.is_empty() {
@@ -433,6 +480,19 @@ async fn run(args: Args) -> Result<()> {
     }
     if let Some(c) = &bare {
         report.push_str(&bare_note(c, &bare_samples, &results));
+    }
+    if let Some((size, put, get)) = s3_reference {
+        report.push_str(&format!(
+            "\nS3 reference, no registry involved: the Garage server itself taking one {} object \
+             through OpenDAL's S3 client (single stream, {} writes), median of {} run(s): PUT \
+             {put:.0} MB/s, GET {get:.0} MB/s. Both registries store in their own bucket on \
+             that server; blob GETs are answered with a redirect to a presigned URL by both \
+             (Quay's and distribution's default), so the download rows time the client \
+             following it to Garage.\n",
+            human_size(size),
+            human_size(plan.chunk),
+            plan.runs
+        ));
     }
     println!("{report}");
     if let Some(out) = &args.out {
@@ -555,7 +615,7 @@ async fn create_user(db_uri: &str, work: &Path) -> Result<String> {
     Ok(token)
 }
 
-fn header(plan: &Plan, quayside: &Path, registry: &Path) -> String {
+fn header(plan: &Plan, quayside: &Path, registry: &Path, s3: bool) -> String {
     let version = |bin: &Path, arg: &str| {
         std::process::Command::new(bin)
             .arg(arg)
@@ -569,11 +629,22 @@ fn header(plan: &Plan, quayside: &Path, registry: &Path) -> String {
     };
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     let sizes: Vec<String> = plan.sizes.iter().map(|s| human_size(*s)).collect();
+    let (q_storage, d_storage) = if s3 {
+        (
+            "Quay config directory, SQLite + `S3Storage` on a Garage bucket",
+            "its S3 driver on another bucket of the same Garage server",
+        )
+    } else {
+        (
+            "embedded default (SQLite + local files)",
+            "filesystem storage",
+        )
+    };
     format!(
         "quayside-bench: {} run(s), medians shown; {} CPU(s); loopback; one reqwest client \
          (HTTP/1.1 keep-alive) for both servers\n\n\
-         - quayside: `{}` ({}), embedded default (SQLite + local files), metrics off, bearer token\n\
-         - distribution: `{}` ({}), filesystem storage, in-memory blob descriptor cache, no auth\n\
+         - quayside: `{}` ({}), {q_storage}, metrics off, bearer token\n\
+         - distribution: `{}` ({}), {d_storage}, in-memory blob descriptor cache, no auth\n\
          - blobs: {}, each upload measurement over at least {} (smaller blobs repeated), each \
          download measurement over at least {} (the servers taking turns per request); chunked \
          uploads in {} PATCHes; manifest load {:.1} s per point; \

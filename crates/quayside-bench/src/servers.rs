@@ -61,24 +61,69 @@ impl ServerProc {
         ServerProc::spawn("quayside", cmd, dir, port)
     }
 
+    /// `quayside serve --config-dir`: a Quay config directory in `dir/config` with SQLite
+    /// (`dir/quay.db`), the machine's Redis and the `DISTRIBUTED_STORAGE_CONFIG` block
+    /// `storage_yaml`; metrics off. Returns the server and its database URI.
+    pub fn start_quayside_config_dir(
+        bin: &Path,
+        dir: &Path,
+        storage_yaml: &str,
+    ) -> Result<(ServerProc, String)> {
+        let port = free_port()?;
+        let config_dir = dir.join("config");
+        std::fs::create_dir_all(&config_dir).context("quayside config directory")?;
+        let db_uri = format!("sqlite:///{}", dir.join("quay.db").display());
+        let yaml = format!(
+            "SETUP_COMPLETE: true\nSERVER_HOSTNAME: localhost:{port}\nPREFERRED_URL_SCHEME: http\n\
+             DB_URI: {db_uri}\nAUTHENTICATION_TYPE: Database\n\
+             SECRET_KEY: quayside-bench-secret\nDATABASE_SECRET_KEY: quayside-bench-db-secret\n\
+             BUILDLOGS_REDIS:\n  host: 127.0.0.1\n  port: 6379\n\
+             USER_EVENTS_REDIS:\n  host: 127.0.0.1\n  port: 6379\n{storage_yaml}"
+        );
+        std::fs::write(config_dir.join("config.yaml"), yaml).context("write quayside config")?;
+        let mut cmd = Command::new(bin);
+        cmd.arg("serve")
+            .arg("--config-dir")
+            .arg(&config_dir)
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--metrics-listen")
+            .arg("off")
+            .env_remove("QUAYSIDE_CONFIG_DIR")
+            .env_remove("QUAYSIDE_DATA_DIR")
+            .env_remove("QUAYSIDE_LISTEN")
+            .env_remove("QUAYSIDE_METRICS_LISTEN")
+            .env_remove("QUAY_OVERRIDE_CONFIG")
+            .env_remove("QUAY_DISTRIBUTED_STORAGE_PREFERENCE");
+        Ok((ServerProc::spawn("quayside", cmd, dir, port)?, db_uri))
+    }
+
     /// CNCF distribution (`docker-registry serve config.yml`) with filesystem
     /// storage under `dir/data` and no auth.
     pub fn start_distribution(bin: &Path, dir: &Path) -> Result<ServerProc> {
-        let port = free_port()?;
         let data = dir.join("data");
         std::fs::create_dir_all(&data).context("distribution data directory")?;
+        let storage = format!("  filesystem:\n    rootdirectory: {}\n", data.display());
+        ServerProc::start_distribution_with(bin, dir, &storage)
+    }
+
+    /// CNCF distribution with the storage driver block `storage` (lines under `storage:`,
+    /// indented two spaces) and no auth.
+    pub fn start_distribution_with(bin: &Path, dir: &Path, storage: &str) -> Result<ServerProc> {
+        let port = free_port()?;
         let config = dir.join("config.yml");
         let yaml = format!(
             "version: 0.1\n\
              log:\n  level: info\n\
-             storage:\n  filesystem:\n    rootdirectory: {}\n  \
+             storage:\n{storage}  \
              cache:\n    blobdescriptor: inmemory\n  delete:\n    enabled: true\n\
-             http:\n  addr: 127.0.0.1:{port}\n  secret: quayside-bench-not-secret\n",
-            data.display()
+             http:\n  addr: 127.0.0.1:{port}\n  secret: quayside-bench-not-secret\n"
         );
         std::fs::write(&config, yaml).context("write distribution config.yml")?;
         let mut cmd = Command::new(bin);
-        cmd.arg("serve").arg(&config);
+        // distribution 2.8's AWS SDK cannot apply a custom CA bundle to its transport and
+        // panics at start when AWS_CA_BUNDLE is set; the S3 server is plain HTTP on loopback.
+        cmd.arg("serve").arg(&config).env_remove("AWS_CA_BUNDLE");
         ServerProc::spawn("distribution", cmd, dir, port)
     }
 

@@ -145,3 +145,58 @@ fn smoke_run_reports_every_row() {
         "{api:?}"
     );
 }
+
+/// `--storage s3` in smoke mode: both registries on one Garage server (which `.ci/run`
+/// builds; a missing Garage fails this test), every blob row measured for both, and the S3
+/// server's own rate printed as the reference.
+#[test]
+fn smoke_run_on_s3_measures_both_registries() {
+    let quayside = quayside_bin();
+    let registry =
+        std::env::var("QUAYSIDE_BENCH_REGISTRY").unwrap_or_else(|_| "docker-registry".into());
+    let out_dir = tempfile::tempdir().expect("tempdir");
+    let output = Command::new(env!("CARGO_BIN_EXE_quayside-bench"))
+        .args(["--smoke", "--storage", "s3", "--only", "blobs"])
+        .arg("--quayside")
+        .arg(&quayside)
+        .arg("--registry")
+        .arg(&registry)
+        .arg("--work-dir")
+        .arg(out_dir.path())
+        .output()
+        .expect("run quayside-bench");
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "quayside-bench --smoke --storage s3 failed ({}):\nstdout:\n{report}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        report.contains("`S3Storage` on a Garage bucket"),
+        "{report}"
+    );
+    for label in ROWS
+        .iter()
+        .filter(|l| l.starts_with("blob ") && both_measured(l))
+    {
+        let row: Vec<&str> = report
+            .lines()
+            .find(|l| l.starts_with(&format!("| {label} |")))
+            .unwrap_or_else(|| panic!("no row {label:?} in:\n{report}"))
+            .trim_matches('|')
+            .split(" | ")
+            .map(str::trim)
+            .collect();
+        for cell in [row[2], row[3]] {
+            assert!(
+                cell.parse::<f64>().is_ok_and(|v| v > 0.0),
+                "{label}: {row:?}\n{report}"
+            );
+        }
+    }
+    assert!(
+        report.contains("S3 reference, no registry involved") && report.contains("PUT "),
+        "{report}"
+    );
+}
