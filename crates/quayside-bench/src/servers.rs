@@ -30,6 +30,21 @@ pub fn which(name: &str) -> Option<PathBuf> {
     })
 }
 
+/// Removes the environment that would steer quayside away from the command line the harness
+/// gives it (a config dir, data dir, listeners, overrides or storage preference of the shell).
+fn clear_quayside_env(cmd: &mut Command) {
+    for var in [
+        "QUAYSIDE_CONFIG_DIR",
+        "QUAYSIDE_DATA_DIR",
+        "QUAYSIDE_LISTEN",
+        "QUAYSIDE_METRICS_LISTEN",
+        "QUAY_OVERRIDE_CONFIG",
+        "QUAY_DISTRIBUTED_STORAGE_PREFERENCE",
+    ] {
+        cmd.env_remove(var);
+    }
+}
+
 /// One running server process.
 pub struct ServerProc {
     pub name: &'static str,
@@ -51,13 +66,8 @@ impl ServerProc {
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
             .arg("--metrics-listen")
-            .arg("off")
-            .env_remove("QUAYSIDE_CONFIG_DIR")
-            .env_remove("QUAYSIDE_DATA_DIR")
-            .env_remove("QUAYSIDE_LISTEN")
-            .env_remove("QUAYSIDE_METRICS_LISTEN")
-            .env_remove("QUAY_OVERRIDE_CONFIG")
-            .env_remove("QUAY_DISTRIBUTED_STORAGE_PREFERENCE");
+            .arg("off");
+        clear_quayside_env(&mut cmd);
         ServerProc::spawn("quayside", cmd, dir, port)
     }
 
@@ -88,13 +98,8 @@ impl ServerProc {
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
             .arg("--metrics-listen")
-            .arg("off")
-            .env_remove("QUAYSIDE_CONFIG_DIR")
-            .env_remove("QUAYSIDE_DATA_DIR")
-            .env_remove("QUAYSIDE_LISTEN")
-            .env_remove("QUAYSIDE_METRICS_LISTEN")
-            .env_remove("QUAY_OVERRIDE_CONFIG")
-            .env_remove("QUAY_DISTRIBUTED_STORAGE_PREFERENCE");
+            .arg("off");
+        clear_quayside_env(&mut cmd);
         Ok((ServerProc::spawn("quayside", cmd, dir, port)?, db_uri))
     }
 

@@ -567,9 +567,10 @@ impl Registry {
         let path = blob_object_path(blob)?;
         let engines = self.inner.storage.read_locations(&blob.locations);
         if engines.is_empty() {
-            return Err(self.read_engine(blob).err().unwrap_or_else(|| {
-                DomainError::Inconsistent(format!("blob {} has no readable location", blob.digest))
-            }));
+            return Err(DomainError::Inconsistent(format!(
+                "blob {} is placed only in unconfigured locations {:?}",
+                blob.digest, blob.locations
+            )));
         }
         // A location that is down or lacks the object gives way to the next one holding the
         // blob (a replica); the last one's error is the answer.
@@ -1539,15 +1540,13 @@ impl Registry {
 
 /// Object path of a stored blob in its location.
 fn blob_object_path(blob: &BlobInfo) -> Result<String, DomainError> {
-    if blob.cas_path {
-        layout::blob_path_for_digest(&blob.digest.to_string()).ok_or_else(|| {
-            DomainError::Inconsistent(format!("no content path for {}", blob.digest))
-        })
-    } else {
-        let id = Uuid::parse_str(&blob.uuid)
-            .map_err(|_| DomainError::Inconsistent(format!("bad storage uuid {}", blob.uuid)))?;
-        Ok(layout::legacy_blob_path(&id))
-    }
+    let digest = blob.digest.to_string();
+    layout::stored_blob_path(blob.cas_path, Some(&digest), &blob.uuid).ok_or_else(|| {
+        DomainError::Inconsistent(format!(
+            "no object path for blob {} (storage uuid {})",
+            blob.digest, blob.uuid
+        ))
+    })
 }
 
 #[cfg(test)]

@@ -66,9 +66,39 @@ pub fn legacy_blob_path(storage_uuid: &uuid::Uuid) -> String {
     format!("sharedimages/{}/layer", storage_uuid.hyphenated())
 }
 
+/// Where an `imagestorage` row's bytes are: Quay's content address for a `cas_path` blob
+/// (from its `sha256:` checksum), `sharedimages/<uuid>/layer` otherwise. `None` when the row
+/// cannot name an object (a CAS row without a sha256 checksum, a legacy row without a uuid).
+pub fn stored_blob_path(cas_path: bool, checksum: Option<&str>, uuid: &str) -> Option<String> {
+    if cas_path {
+        blob_path_for_digest(checksum?)
+    } else {
+        uuid::Uuid::parse_str(uuid)
+            .ok()
+            .map(|id| legacy_blob_path(&id))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_blob_paths_follow_cas_path() {
+        let hex = "ab".repeat(32);
+        let digest = format!("sha256:{hex}");
+        assert_eq!(
+            stored_blob_path(true, Some(&digest), "ignored"),
+            blob_path(&hex)
+        );
+        assert_eq!(stored_blob_path(true, None, "x"), None);
+        let id = "0b2f5c1e-8d3a-4e59-9a6b-1c2d3e4f5a6b";
+        assert_eq!(
+            stored_blob_path(false, Some(&digest), id).as_deref(),
+            Some("sharedimages/0b2f5c1e-8d3a-4e59-9a6b-1c2d3e4f5a6b/layer")
+        );
+        assert_eq!(stored_blob_path(false, None, "not-a-uuid"), None);
+    }
 
     #[test]
     fn blob_paths_follow_quay() {

@@ -30,13 +30,11 @@ pub fn required_locations(regions: &[String], defaults: &[String]) -> Vec<String
 }
 
 fn object_path(source: &ReplicaSource) -> Option<String> {
-    if source.cas_path {
-        layout::blob_path_for_digest(source.content_checksum.as_deref()?)
-    } else {
-        uuid::Uuid::parse_str(&source.uuid)
-            .ok()
-            .map(|id| layout::legacy_blob_path(&id))
-    }
+    layout::stored_blob_path(
+        source.cas_path,
+        source.content_checksum.as_deref(),
+        &source.uuid,
+    )
 }
 
 /// Copies `path` from `from` to `to` through an upload object of `to`, verified against
