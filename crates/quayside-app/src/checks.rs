@@ -45,6 +45,10 @@ pub fn storage_locations(config: &Config) -> Vec<LocationConfig> {
             id: id.clone(),
             driver: loc.driver.clone(),
             params: loc.params.clone(),
+            config_dir: config.config_dir.clone(),
+            gcs_endpoint: std::env::var(quayside_storage::driver::GCS_ENDPOINT_ENV)
+                .ok()
+                .filter(|v| !v.is_empty()),
         })
         .collect()
 }

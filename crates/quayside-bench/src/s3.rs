@@ -79,6 +79,7 @@ impl S3Setup {
             id: "reference".into(),
             driver: "S3Storage".into(),
             params,
+            ..Default::default()
         })
         .context("open the reference bucket")?;
         let path = format!("object-{}", uuid::Uuid::new_v4());

@@ -171,8 +171,10 @@ impl Engine {
         if let Some(signer) = &self.azure_signer {
             return Ok(Some(signer.read_url(path, expires, chrono::Utc::now())));
         }
-        if !matches!(self.kind, DriverKind::S3 | DriverKind::Azure)
-            || !self.op.info().capability().presign_read
+        if !matches!(
+            self.kind,
+            DriverKind::S3 | DriverKind::Azure | DriverKind::Gcs
+        ) || !self.op.info().capability().presign_read
         {
             return Ok(None);
         }
@@ -284,7 +286,7 @@ impl Engine {
         match self.kind {
             DriverKind::Local => true,
             DriverKind::Memory => self.op.info().capability().write_can_append,
-            DriverKind::S3 | DriverKind::Azure => false,
+            DriverKind::S3 | DriverKind::Azure | DriverKind::Gcs => false,
         }
     }
 

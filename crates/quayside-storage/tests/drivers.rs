@@ -3,7 +3,7 @@
 use quayside_storage::{
     layout, testsuite, DistributedStorage, Engine, LocationConfig, StorageError, UploadStyle,
 };
-use quayside_testkit::{azurite, garage};
+use quayside_testkit::{azurite, garage, gcs};
 use serde_json::json;
 
 fn local(id: &str, params: serde_json::Value) -> LocationConfig {
@@ -11,6 +11,7 @@ fn local(id: &str, params: serde_json::Value) -> LocationConfig {
         id: id.to_string(),
         driver: "LocalStorage".to_string(),
         params: params.as_object().cloned().unwrap_or_default(),
+        ..Default::default()
     }
 }
 
@@ -109,6 +110,7 @@ fn bad_configurations_are_named() {
         id: "x".into(),
         driver: "FloppyStorage".into(),
         params: Default::default(),
+        ..Default::default()
     })
     .expect_err("unknown driver");
     assert_eq!(
@@ -120,6 +122,7 @@ fn bad_configurations_are_named() {
         id: "swift".into(),
         driver: "SwiftStorage".into(),
         params: Default::default(),
+        ..Default::default()
     })
     .expect_err("not yet built");
     assert!(
@@ -133,6 +136,7 @@ fn location(id: &str, driver: &str, params: serde_json::Value) -> LocationConfig
         id: id.to_string(),
         driver: driver.to_string(),
         params: params.as_object().cloned().unwrap_or_default(),
+        ..Default::default()
     }
 }
 
@@ -351,6 +355,7 @@ fn checking_a_location_writes_nothing() {
         id: "x".into(),
         driver: "FloppyStorage".into(),
         params: Default::default(),
+        ..Default::default()
     })
     .expect_err("unknown driver");
     assert_eq!(
@@ -559,4 +564,108 @@ async fn object_stores_sign_read_urls_and_local_storage_does_not() {
     );
     // Paths are checked before anything is signed.
     assert!(s3.presigned_read("../escape", expires).await.is_err());
+}
+
+fn gcs_location(gate: &gcs::GcsGate, storage_path: &str) -> LocationConfig {
+    LocationConfig {
+        gcs_endpoint: Some(gate.endpoint.clone()),
+        ..location(
+            "gcs_us",
+            "GoogleCloudStorage",
+            params_object(gate.gcs_storage_params(storage_path)),
+        )
+    }
+}
+
+/// `GoogleCloudStorage` speaks GCS's XML API: the whole suite, with Quay's keys, through a
+/// gate that refuses the three S3 calls the XML API lacks, and not one of them is sent.
+#[tokio::test]
+async fn gcs_storage_passes_the_suite_in_the_xml_dialect() {
+    let gate = gcs::gate().await;
+    let engine = Engine::open(&gcs_location(&gate, "/datastorage/registry"))
+        .expect("open GoogleCloudStorage");
+    assert_eq!(engine.kind(), quayside_storage::DriverKind::Gcs);
+    assert_eq!(engine.upload_style(), UploadStyle::Parts);
+    testsuite::run_all(&engine).await;
+    let root = Engine::open(&gcs_location(&gate, "/")).expect("open bucket root");
+    let keys = blob_lands_under_quays_key(&engine, &root).await;
+    assert!(
+        keys.contains(&"datastorage/registry/_verify".to_string()),
+        "{keys:?}"
+    );
+    // Quay's GCS keys are the same objects an S3 client of the bucket sees.
+    let direct = bucket_keys(&gate.bucket, "datastorage/registry/sha256/").await;
+    assert!(!direct.is_empty(), "blob written to the bucket itself");
+    assert_eq!(
+        gate.refused(),
+        Vec::<String>::new(),
+        "calls GCS does not implement"
+    );
+
+    // The gate is not a formality: the plain S3 dialect through it is refused where it
+    // lists (ListObjectsV2) and where it joins parts on the server (UploadPartCopy).
+    let mut s3 = s3_params(&gate.bucket, "/s3-through-gate");
+    s3["endpoint_url"] = serde_json::Value::String(gate.endpoint.clone());
+    let s3 = Engine::open(&location("s3_gate", "S3Storage", s3)).expect("open S3 via gate");
+    assert!(s3.list("uploads/").await.is_err(), "ListObjectsV2 refused");
+    let id = uuid::Uuid::new_v4();
+    let mut parts = quayside_storage::UploadParts::default();
+    let mut offset = 0u64;
+    for (i, size) in [17 * 1024 * 1024usize, 3_000_000].into_iter().enumerate() {
+        let path = layout::upload_part_path(&id);
+        s3.put(&path, testsuite::pattern(size, i as u64))
+            .await
+            .expect("part");
+        parts = parts.with(quayside_storage::UploadPart {
+            path,
+            offset,
+            length: size as u64,
+        });
+        offset += size as u64;
+    }
+    assert!(
+        s3.assemble(&parts, "sha256/00/joined").await.is_err(),
+        "UploadPartCopy refused"
+    );
+    let refused = gate.refused();
+    assert!(
+        refused.iter().any(|r| r.contains("list-type=2")),
+        "{refused:?}"
+    );
+    assert!(
+        refused.iter().any(|r| r.contains("partNumber")),
+        "{refused:?}"
+    );
+}
+
+#[test]
+fn gcs_configurations_are_checked_like_quay() {
+    let base = json!({
+        "storage_path": "/registry",
+        "access_key": "GOOG1EXAMPLE",
+        "secret_key": "secret",
+        "bucket_name": "quay-bucket",
+    });
+    Engine::open(&location("gcs", "GoogleCloudStorage", base.clone())).expect("Quay's four keys");
+    let mut extra = base.clone();
+    extra["endpoint_url"] = json!("http://elsewhere");
+    let err = Engine::open(&location("gcs", "GoogleCloudStorage", extra)).expect_err("no endpoint");
+    assert_eq!(
+        err.to_string(),
+        "DISTRIBUTED_STORAGE_CONFIG.gcs.endpoint_url is not a parameter of GoogleCloudStorage"
+    );
+    let mut missing = base.clone();
+    missing
+        .as_object_mut()
+        .expect("object")
+        .remove("bucket_name");
+    let err = Engine::open(&location("gcs", "GoogleCloudStorage", missing)).expect_err("bucket");
+    assert_eq!(
+        err.to_string(),
+        "DISTRIBUTED_STORAGE_CONFIG.gcs.bucket_name is required"
+    );
+    let mut v2 = base;
+    v2["signature_version"] = json!("s3");
+    let err = Engine::open(&location("gcs", "GoogleCloudStorage", v2)).expect_err("v2");
+    assert!(err.to_string().contains("signature_version"), "{err}");
 }

@@ -19,6 +19,7 @@ pub fn local(dir: &Path) -> Arc<DistributedStorage> {
         id: LOCATION.into(),
         driver: "LocalStorage".into(),
         params,
+        ..Default::default()
     };
     Arc::new(DistributedStorage::open(&[loc], &[LOCATION.to_string()]).expect("open storage"))
 }

@@ -24,6 +24,7 @@ fn location(id: &str, dir: &Path) -> LocationConfig {
         id: id.into(),
         driver: "LocalStorage".into(),
         params,
+        ..Default::default()
     }
 }
 

@@ -13,6 +13,8 @@ pub struct Running {
     pub pg: Option<quayside_testkit::TestDb>,
     pub label: &'static str,
     args: Vec<String>,
+    /// Extra environment of every `serve` this runs.
+    env: Vec<(String, String)>,
 }
 
 impl Running {
@@ -25,8 +27,19 @@ impl Running {
         let status = self.server.signal_and_wait("TERM");
         assert!(status.success(), "{}: {status}", self.label);
         let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
-        self.server = Server::start(&args, self.dir.path(), self.port).await;
+        self.server = Server::start_env(&args, self.dir.path(), self.port, &self.env).await;
         self
+    }
+
+    /// [`Running::restart`], the server's extra environment now `env`.
+    pub async fn restart_with_env(mut self, env: &[(&str, &str)]) -> Running {
+        self.env = owned_env(env);
+        self.restart().await
+    }
+
+    /// The extra environment the server runs with.
+    pub fn env(&self) -> &[(String, String)] {
+        &self.env
     }
 
     pub async fn stop(mut self) {
@@ -63,6 +76,7 @@ pub async fn sqlite() -> Running {
         pg: None,
         label: "sqlite",
         args,
+        env: Vec::new(),
     }
 }
 
@@ -79,14 +93,30 @@ pub async fn postgres_with(extra: &str) -> Running {
 /// [`postgres_with`], the server reaching the database at `server_uri(test database URI)`
 /// (for example through a proxy the test controls); `Running::db_uri` stays direct.
 pub async fn postgres_via(extra: &str, server_uri: impl Fn(&str) -> String) -> Running {
-    quay_config(true, |yaml| yaml + extra, server_uri, &[]).await
+    quay_config(true, |yaml| yaml + extra, server_uri, &[], &[]).await
 }
 
 /// A Quay config directory on SQLite (`postgres: false`, the database file in the
 /// directory) or on a fresh PostgreSQL database, its `config.yaml` passed through `map_yaml`
 /// before the server starts.
 pub async fn quay_config_with(postgres: bool, map_yaml: impl Fn(String) -> String) -> Running {
-    quay_config(postgres, map_yaml, |uri| uri.to_string(), &[]).await
+    quay_config(postgres, map_yaml, |uri| uri.to_string(), &[], &[]).await
+}
+
+/// [`quay_config_with`], `serve` run with the extra environment `env` (kept across
+/// restarts).
+pub async fn quay_config_env(
+    postgres: bool,
+    map_yaml: impl Fn(String) -> String,
+    env: &[(&str, &str)],
+) -> Running {
+    quay_config(postgres, map_yaml, |uri| uri.to_string(), &[], env).await
+}
+
+fn owned_env(env: &[(&str, &str)]) -> Vec<(String, String)> {
+    env.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 /// [`quay_config_with`], `serve` also given `extra_args` (for example `--no-workers`), which
@@ -96,7 +126,7 @@ pub async fn quay_config_args(
     map_yaml: impl Fn(String) -> String,
     extra_args: &[&str],
 ) -> Running {
-    quay_config(postgres, map_yaml, |uri| uri.to_string(), extra_args).await
+    quay_config(postgres, map_yaml, |uri| uri.to_string(), extra_args, &[]).await
 }
 
 async fn quay_config(
@@ -104,7 +134,9 @@ async fn quay_config(
     map_yaml: impl Fn(String) -> String,
     server_uri: impl Fn(&str) -> String,
     extra_args: &[&str],
+    env: &[(&str, &str)],
 ) -> Running {
+    let env = owned_env(env);
     let pg = if postgres {
         Some(quayside_testkit::TestDb::empty_postgres().await)
     } else {
@@ -134,7 +166,7 @@ async fn quay_config(
     ];
     args.extend(extra_args.iter().map(|a| a.to_string()));
     let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let server = Server::start(&arg_refs, dir.path(), port).await;
+    let server = Server::start_env(&arg_refs, dir.path(), port, &env).await;
     Running {
         server,
         db_uri,
@@ -143,5 +175,6 @@ async fn quay_config(
         label: if pg.is_some() { "postgres" } else { "sqlite" },
         pg,
         args,
+        env,
     }
 }

@@ -19,6 +19,11 @@ pub fn free_port() -> u16 {
 
 /// Runs a quayside command to completion.
 pub fn run(args: &[&str], cwd: &Path) -> Output {
+    run_env(args, cwd, &[])
+}
+
+/// [`run`] with extra environment variables.
+pub fn run_env(args: &[&str], cwd: &Path, env: &[(String, String)]) -> Output {
     Command::new(bin())
         .env("QUAYSIDE_METRICS_LISTEN", "127.0.0.1:0")
         .args(args)
@@ -27,6 +32,7 @@ pub fn run(args: &[&str], cwd: &Path) -> Output {
         .env_remove("QUAYSIDE_DATA_DIR")
         .env_remove("QUAY_OVERRIDE_CONFIG")
         .env_remove("QUAY_DISTRIBUTED_STORAGE_PREFERENCE")
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .output()
         .expect("run quayside")
 }
@@ -41,6 +47,16 @@ impl Server {
     /// Starts `quayside serve` with extra args, in `cwd`, and waits until
     /// `/_internal_ping` answers.
     pub async fn start(args: &[&str], cwd: &Path, port: u16) -> Server {
+        Server::start_env(args, cwd, port, &[]).await
+    }
+
+    /// [`Server::start`] with extra environment variables.
+    pub async fn start_env(
+        args: &[&str],
+        cwd: &Path,
+        port: u16,
+        env: &[(String, String)],
+    ) -> Server {
         let log = cwd.join(format!("serve-{port}.log"));
         let log_file = std::fs::File::create(&log).expect("log file");
         let child = Command::new(bin())
@@ -52,6 +68,7 @@ impl Server {
             .env_remove("QUAYSIDE_DATA_DIR")
             .env_remove("QUAY_OVERRIDE_CONFIG")
             .env_remove("QUAY_DISTRIBUTED_STORAGE_PREFERENCE")
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(log_file)
             .spawn()

@@ -67,6 +67,7 @@ async fn keys(bucket: &quayside_testkit::garage::Bucket, prefix: &str) -> Vec<St
         id: "raw".into(),
         driver: "S3Storage".into(),
         params,
+        ..Default::default()
     })
     .expect("open bucket");
     engine.list(prefix).await.expect("list")
@@ -540,5 +541,152 @@ async fn azure_storage_redirects_pulls_to_a_sas_url() {
     );
     let client = skopeo::Client::new(&run, USER, PASSWORD);
     skopeo::round_trip(&client, "multiarch", "latest", "azure-multiarch", true);
+    run.stop().await;
+}
+
+/// A driver's parameters, as `(key, value)` pairs.
+type Params = Vec<(&'static str, String)>;
+
+/// One storage location's lines for `DISTRIBUTED_STORAGE_CONFIG`.
+fn location_block(id: &str, driver: &str, params: &[(&'static str, String)]) -> String {
+    let mut block = format!("  {id}:\n    - {driver}\n");
+    for (i, (k, v)) in params.iter().enumerate() {
+        let lead = if i == 0 { "    - " } else { "      " };
+        block.push_str(&format!("{lead}{k}: \"{v}\"\n"));
+    }
+    block
+}
+
+/// Every key under `prefix` of one location, read through a location of the same driver
+/// rooted at the bucket or container.
+async fn location_keys(
+    driver: &str,
+    params: Vec<(&'static str, String)>,
+    gcs_endpoint: Option<&str>,
+    prefix: &str,
+) -> Vec<String> {
+    let params = params
+        .into_iter()
+        .map(|(k, v)| {
+            let v = if k == "storage_path" {
+                "/".to_string()
+            } else {
+                v
+            };
+            (k.to_string(), Value::String(v))
+        })
+        .collect();
+    let engine = quayside_storage::Engine::open(&quayside_storage::LocationConfig {
+        id: "raw".into(),
+        driver: driver.into(),
+        params,
+        gcs_endpoint: gcs_endpoint.map(str::to_string),
+        ..Default::default()
+    })
+    .expect("open the store's root");
+    engine.list(prefix).await.expect("list")
+}
+
+/// Quay's three clouds in one config: S3 (Garage), Azure (Azurite) and GCS (its XML API
+/// dialect, Garage behind a gate refusing what GCS lacks). `config check` passes with every
+/// location probed, and each location, made the preferred one in turn
+/// (`QUAY_DISTRIBUTED_STORAGE_PREFERENCE`), takes a skopeo push and serves it back
+/// byte-identical, the blobs landing under Quay's keys in that location's store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_azure_and_gcs_locations_each_serve_pushes_and_pulls() {
+    let bucket = quayside_testkit::garage::bucket();
+    let container = quayside_testkit::azurite::container();
+    let gate = quayside_testkit::gcs::gate().await;
+    let locations: [(&str, &str, Params); 3] = [
+        ("s3_us", "S3Storage", bucket.s3_storage_params(STORAGE_PATH)),
+        (
+            "azure_eu",
+            "AzureStorage",
+            container.azure_storage_params(STORAGE_PATH),
+        ),
+        (
+            "gcs_asia",
+            "GoogleCloudStorage",
+            gate.gcs_storage_params(STORAGE_PATH),
+        ),
+    ];
+    let map = |yaml: String| {
+        let start = yaml
+            .find("DISTRIBUTED_STORAGE_CONFIG:")
+            .expect("storage block");
+        let end = yaml.find("DEFAULT_TAG_EXPIRATION:").expect("block end");
+        let mut block = String::from("DISTRIBUTED_STORAGE_CONFIG:\n");
+        for (id, driver, params) in &locations {
+            block.push_str(&location_block(id, driver, params));
+        }
+        block.push_str("DISTRIBUTED_STORAGE_PREFERENCE: [s3_us, azure_eu, gcs_asia]\n");
+        block.push_str("DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS: [s3_us]\n");
+        format!("{}{block}{}", &yaml[..start], &yaml[end..])
+    };
+    let gcs_env = ("QUAYSIDE_GCS_ENDPOINT", gate.endpoint.as_str());
+    let mut run = backends::quay_config_env(false, map, &[gcs_env]).await;
+
+    let dir = run.dir.path().to_str().expect("utf8").to_string();
+    let check = crate::harness::run_env(
+        &["config", "check", "--config-dir", &dir],
+        run.dir.path(),
+        run.env(),
+    );
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert!(check.status.success(), "config check: {report}");
+    // The check probes the GCS location: pointed at a port nothing listens on, it fails
+    // and names it.
+    let dead = format!("http://127.0.0.1:{}", crate::harness::free_port());
+    let check = crate::harness::run_env(
+        &["config", "check", "--config-dir", &dir],
+        run.dir.path(),
+        &[("QUAYSIDE_GCS_ENDPOINT".to_string(), dead)],
+    );
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert!(!check.status.success(), "{report}");
+    assert!(report.contains("gcs_asia"), "{report}");
+
+    fixtures::create_user(&run.db_uri, USER, PASSWORD, "olga@example.com").await;
+    for (id, driver, params) in &locations {
+        run = run
+            .restart_with_env(&[gcs_env, ("QUAY_DISTRIBUTED_STORAGE_PREFERENCE", id)])
+            .await;
+        let repo = format!("multiarch-{}", id.replace('_', "-"));
+        let client = skopeo::Client::new(&run, USER, PASSWORD);
+        skopeo::round_trip(&client, "multiarch", "latest", &repo, true);
+        let endpoint = (*driver == "GoogleCloudStorage").then_some(gate.endpoint.as_str());
+        let blobs = location_keys(
+            driver,
+            params.clone(),
+            endpoint,
+            "datastorage/registry/sha256/",
+        )
+        .await;
+        assert!(!blobs.is_empty(), "{id}: the push landed in its store");
+        let uploads = location_keys(
+            driver,
+            params.clone(),
+            endpoint,
+            "datastorage/registry/uploads/",
+        )
+        .await;
+        assert!(
+            uploads.is_empty(),
+            "{id}: no upload left behind: {uploads:?}"
+        );
+    }
+    assert_eq!(
+        gate.refused(),
+        Vec::<String>::new(),
+        "quayside sent GCS a call its XML API does not implement"
+    );
     run.stop().await;
 }

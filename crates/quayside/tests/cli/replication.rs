@@ -110,6 +110,7 @@ fn raw_engine(bucket: &Bucket) -> quayside_storage::Engine {
         id: "raw".into(),
         driver: "S3Storage".into(),
         params,
+        ..Default::default()
     })
     .expect("open bucket")
 }
