@@ -22,6 +22,8 @@ mod registry;
 pub use error::DomainError;
 pub use namespace::{NamespaceSettings, Namespaces, RepositorySpec};
 pub use quayside_meta::registry::CatalogScope as CatalogFilter;
+/// What a blob pull tells a CDN about its client ([`Registry::direct_download_url`]).
+pub use quayside_storage::cdn::DownloadRequest as DownloadClient;
 pub use registry::{
     referrers_index, BlobInfo, CatalogEntry, NoBody, ReferrerDescriptor, Registry,
     RegistrySettings, RepoRef, StoredManifest, TagLookup, UploadSession, DIRECT_DOWNLOAD_EXPIRES,

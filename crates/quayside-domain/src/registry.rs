@@ -543,9 +543,11 @@ impl Registry {
     /// A signed URL that reads the blob straight from the first preferred location holding
     /// it, valid for [`DIRECT_DOWNLOAD_EXPIRES`]; `None` when direct download is off or that
     /// location's store cannot sign (LocalStorage), in which case the blob is streamed.
+    /// Behind a CDN driver the URL is the CDN's, chosen and signed for `client`.
     pub async fn direct_download_url(
         &self,
         blob: &BlobInfo,
+        client: &crate::DownloadClient,
     ) -> Result<Option<String>, DomainError> {
         if !self.inner.settings.direct_download {
             return Ok(None);
@@ -553,7 +555,7 @@ impl Registry {
         let engine = self.read_engine(blob)?;
         let path = blob_object_path(blob)?;
         Ok(engine
-            .presigned_read(&path, DIRECT_DOWNLOAD_EXPIRES)
+            .presigned_read_for(&path, DIRECT_DOWNLOAD_EXPIRES, client)
             .await?)
     }
 

@@ -152,7 +152,8 @@ impl AuditLog {
     }
 }
 
-fn client_ip(req: &Parts) -> Option<String> {
+/// The client's address: the first `X-Forwarded-For` hop, else the connection's peer.
+pub(crate) fn client_ip(req: &Parts) -> Option<String> {
     req.headers
         .get("x-forwarded-for")
         .and_then(|v| v.to_str().ok())

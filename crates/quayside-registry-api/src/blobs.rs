@@ -75,7 +75,21 @@ pub async fn get(
     if !head {
         // As Quay: a store the client can reach itself gets the pull as a redirect to a
         // short-lived signed URL (the store answers `Range` too); otherwise quayside streams.
-        if let Some(url) = state.registry.direct_download_url(&blob).await? {
+        let client = quayside_domain::DownloadClient {
+            client_ip: crate::audit::client_ip(req).and_then(|ip| ip.parse().ok()),
+            namespace: Some(name.namespace.clone()),
+            host: req
+                .headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_string),
+            username: who
+                .grant()
+                .map(|g| g.subject.clone())
+                .filter(|s| s != "(anonymous)"),
+            repo_name: Some(name.repository.clone()),
+        };
+        if let Some(url) = state.registry.direct_download_url(&blob, &client).await? {
             state.metrics.pulled_bytes(blob.size);
             return Response::builder()
                 .status(StatusCode::FOUND)

@@ -34,7 +34,117 @@ pub const SUPPORTED_DRIVER_NAMES: &[&str] = &[
     "IBMCloudStorage",
     "GoogleCloudStorage",
     "AzureStorage",
+    "CloudFrontedS3Storage",
+    "CloudFlareStorage",
+    "AkamaiS3Storage",
+    "MultiCDNStorage",
 ];
+
+/// The parameters of Quay's CDN drivers that are the CDN's own; the rest are `S3Storage`'s,
+/// for the bucket behind the CDN.
+const CDN_PARAMS: &[(&str, &[&str])] = &[
+    (
+        "CloudFrontedS3Storage",
+        &[
+            "cloudfront_distribution_domain",
+            "cloudfront_key_id",
+            "cloudfront_privatekey_filename",
+            "cloudfront_distribution_org_overrides",
+        ],
+    ),
+    (
+        "CloudFlareStorage",
+        &["cloudflare_domain", "cloudflare_privatekey_filename"],
+    ),
+    (
+        "AkamaiS3Storage",
+        &[
+            "akamai_domain",
+            "akamai_shared_secret",
+            "amz_encryption_token",
+        ],
+    ),
+];
+
+/// The CDN in front of a location's bucket: one, or Quay's rule-chosen several.
+#[derive(Debug)]
+pub(crate) enum Cdn {
+    One(crate::cdn::CdnSigner),
+    Multi(crate::cdn::MultiCdn),
+}
+
+/// AWS's published ranges (`ip-ranges.json`) next to `config.yaml`, read when a CDN location
+/// is opened: clients inside AWS get the S3 URL instead of the CDN's, as Quay decides with
+/// the copy it ships. Without the file every client is outside AWS.
+pub const AWS_IP_RANGES_FILE: &str = "aws-ip-ranges.json";
+
+pub(crate) fn aws_ip_ranges(
+    loc: &LocationConfig,
+) -> Result<Option<crate::cdn::AwsIpRanges>, StorageError> {
+    let Some(dir) = &loc.config_dir else {
+        return Ok(None);
+    };
+    if !CDN_PARAMS.iter().any(|(name, _)| *name == loc.driver) && loc.driver != "MultiCDNStorage" {
+        return Ok(None);
+    }
+    let path = dir.join(AWS_IP_RANGES_FILE);
+    crate::cdn::AwsIpRanges::load(&path).map_err(|problem| StorageError::InvalidParam {
+        location: loc.id.clone(),
+        param: "(AWS IP ranges)".into(),
+        problem: format!("{}: {problem}", path.display()),
+    })
+}
+
+/// The CDN signer of a CDN driver's location (its key files read now, so a bad key is a
+/// start-up error naming the location and the key); `None` for every other driver.
+pub(crate) fn cdn(loc: &LocationConfig) -> Result<Option<Cdn>, StorageError> {
+    let dir = loc.config_dir.as_deref();
+    match loc.driver.as_str() {
+        "MultiCDNStorage" => Ok(Some(Cdn::Multi(crate::cdn::MultiCdn::from_params(
+            &loc.id,
+            &loc.params,
+            dir,
+        )?))),
+        d if CDN_PARAMS.iter().any(|(name, _)| *name == d) => Ok(Some(Cdn::One(
+            crate::cdn::CdnSigner::from_params(&loc.id, d, &loc.params, dir)?,
+        ))),
+        _ => Ok(None),
+    }
+}
+
+/// The `S3Storage` location behind a CDN driver's location: its S3 parameters (for
+/// `MultiCDNStorage`, its `storage_config`).
+fn bucket_behind_cdn(loc: &LocationConfig) -> Result<LocationConfig, StorageError> {
+    let params = if loc.driver == "MultiCDNStorage" {
+        match loc.params.get("storage_config") {
+            Some(Value::Object(m)) => m.clone(),
+            _ => {
+                return Err(StorageError::InvalidParam {
+                    location: loc.id.clone(),
+                    param: "storage_config".into(),
+                    problem: "must be the configuration of the S3 storage under the CDNs".into(),
+                })
+            }
+        }
+    } else {
+        let own = CDN_PARAMS
+            .iter()
+            .find(|(name, _)| *name == loc.driver)
+            .map_or(&[][..], |(_, keys)| *keys);
+        loc.params
+            .iter()
+            .filter(|(k, _)| !own.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    Ok(LocationConfig {
+        id: loc.id.clone(),
+        driver: "S3Storage".into(),
+        params,
+        config_dir: loc.config_dir.clone(),
+        gcs_endpoint: None,
+    })
+}
 
 /// Google Cloud Storage's XML API, where Quay's `GoogleCloudStorage` sends every request.
 pub const GCS_ENDPOINT: &str = "https://storage.googleapis.com";
@@ -120,6 +230,24 @@ pub(crate) fn build_operator(loc: &LocationConfig) -> Result<(DriverKind, Operat
         }
         "S3Storage" | "STSS3Storage" | "RadosGWStorage" | "RHOCSStorage" | "IBMCloudStorage" => {
             let builder = s3_builder(loc)?;
+            let op = Operator::new(builder).map_err(|source| backend(loc, "open", "", source))?;
+            Ok((DriverKind::S3, remote_layers(op)))
+        }
+        "CloudFrontedS3Storage" | "CloudFlareStorage" | "AkamaiS3Storage" | "MultiCDNStorage" => {
+            let bucket = bucket_behind_cdn(loc)?;
+            let builder = s3_builder(&bucket).map_err(|e| match e {
+                // The S3 keys are checked as S3Storage's; the message names the real driver.
+                StorageError::InvalidParam {
+                    location,
+                    param,
+                    problem,
+                } => StorageError::InvalidParam {
+                    location,
+                    param,
+                    problem: problem.replace("of S3Storage", &format!("of {}", loc.driver)),
+                },
+                other => other,
+            })?;
             let op = Operator::new(builder).map_err(|source| backend(loc, "open", "", source))?;
             Ok((DriverKind::S3, remote_layers(op)))
         }
@@ -433,8 +561,11 @@ pub fn check_location(loc: &LocationConfig) -> Result<(), StorageError> {
                 }),
             }
         }
-        // Everything else: the same refusals as opening it.
-        _ => build_operator(loc).map(|_| ()),
+        // Everything else: the same refusals as opening it (a CDN's key files included).
+        _ => {
+            build_operator(loc)?;
+            cdn(loc).map(|_| ())
+        }
     }
 }
 

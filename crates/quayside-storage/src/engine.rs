@@ -28,6 +28,8 @@ pub struct Engine {
     local_root: Option<Arc<PathBuf>>,
     /// Signs direct-download URLs of an Azure location with its account key.
     azure_signer: Option<Arc<crate::sas::AzureSigner>>,
+    /// The CDN a direct download is sent through (Quay's CDN drivers), with AWS's ranges.
+    cdn: Option<Arc<(driver::Cdn, Option<crate::cdn::AwsIpRanges>)>>,
 }
 
 impl Engine {
@@ -36,12 +38,17 @@ impl Engine {
         let (kind, op) = driver::build_operator(loc)?;
         let local_root = driver::local_root(loc)?.map(Arc::new);
         let azure_signer = driver::azure_signer(loc)?.map(Arc::new);
+        let cdn = match driver::cdn(loc)? {
+            Some(cdn) => Some(Arc::new((cdn, driver::aws_ip_ranges(loc)?))),
+            None => None,
+        };
         Ok(Engine {
             id: loc.id.clone(),
             kind,
             op,
             local_root,
             azure_signer,
+            cdn,
         })
     }
 
@@ -54,6 +61,7 @@ impl Engine {
             op: driver::memory_operator(),
             local_root: None,
             azure_signer: None,
+            cdn: None,
         }
     }
 
@@ -167,7 +175,46 @@ impl Engine {
         path: &str,
         expires: std::time::Duration,
     ) -> Result<Option<String>, StorageError> {
+        self.presigned_read_for(path, expires, &crate::cdn::DownloadRequest::default())
+            .await
+    }
+
+    /// [`Engine::presigned_read`] for one client's request: behind a CDN driver the URL is
+    /// the CDN's, signed for it (the provider a `MultiCDNStorage` rule picks for the
+    /// request's namespace or host), unless the client reads S3 directly (no client address;
+    /// inside AWS). Akamai's URLs hold for an hour, as Quay's.
+    pub async fn presigned_read_for(
+        &self,
+        path: &str,
+        expires: std::time::Duration,
+        req: &crate::cdn::DownloadRequest,
+    ) -> Result<Option<String>, StorageError> {
         check_path(&self.id, path)?;
+        if let Some(cdn) = &self.cdn {
+            let (cdn, aws) = cdn.as_ref();
+            let signer = match cdn {
+                driver::Cdn::One(s) => s,
+                // No GeoIP database: a continent rule never matches (docs/REGISTRY.md).
+                driver::Cdn::Multi(m) => m.select(req, None),
+            };
+            let expires = signer.expires_override().unwrap_or(expires);
+            let s3_url = self
+                .op
+                .presign_read(path, expires)
+                .await
+                .map_err(|e| self.err("presign", path, e))?
+                .uri()
+                .to_string();
+            let signed = signer.sign(
+                &s3_url,
+                path,
+                req,
+                expires,
+                std::time::SystemTime::now(),
+                aws.as_ref(),
+            );
+            return Ok(Some(signed.unwrap_or(s3_url)));
+        }
         if let Some(signer) = &self.azure_signer {
             return Ok(Some(signer.read_url(path, expires, chrono::Utc::now())));
         }

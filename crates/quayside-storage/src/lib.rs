@@ -9,6 +9,7 @@
 //! - [`DistributedStorage`]: all locations plus the preference order.
 //! - [`testsuite`]: the behaviour every driver must show.
 
+pub mod cdn;
 pub mod driver;
 pub mod layout;
 pub mod testsuite;

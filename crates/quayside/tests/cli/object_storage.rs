@@ -81,6 +81,11 @@ struct Ctx {
 
 impl Ctx {
     async fn new(run: &Running, repo: &str) -> Ctx {
+        Ctx::new_as(run, USER, repo).await
+    }
+
+    /// A push-and-pull token on `repo` for `user` (password [`PASSWORD`]).
+    async fn new_as(run: &Running, user: &str, repo: &str) -> Ctx {
         let http = Client::new();
         let base = format!("http://127.0.0.1:{}", run.port);
         let resp = http
@@ -89,7 +94,7 @@ impl Ctx {
                 ("service", run.host().as_str()),
                 ("scope", &format!("repository:{repo}:push,pull")),
             ])
-            .basic_auth(USER, Some(PASSWORD))
+            .basic_auth(user, Some(PASSWORD))
             .send()
             .await
             .expect("auth");
@@ -687,6 +692,197 @@ async fn s3_azure_and_gcs_locations_each_serve_pushes_and_pulls() {
         gate.refused(),
         Vec::<String>::new(),
         "quayside sent GCS a call its XML API does not implement"
+    );
+    run.stop().await;
+}
+
+/// A monolithic blob push as `user` into `user/<repo>`; returns the digest.
+async fn push_blob(run: &Running, user: &str, repo: &str, data: &[u8]) -> (Ctx, String) {
+    let full = format!("{user}/{repo}");
+    let ctx = Ctx::new_as(run, user, &full).await;
+    let blob = digest(data);
+    let resp = ctx
+        .req(
+            Method::POST,
+            &format!("/v2/{full}/blobs/uploads/?digest={blob}"),
+        )
+        .body(data.to_vec())
+        .send()
+        .await
+        .expect("monolithic push");
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    (ctx, blob)
+}
+
+/// Where a blob pull from `forwarded_for` is redirected.
+async fn redirect_of(ctx: &Ctx, repo: &str, blob: &str, forwarded_for: &str) -> url::Url {
+    let resp = no_follow()
+        .get(format!("{}/v2/{repo}/blobs/{blob}", ctx.base))
+        .bearer_auth(&ctx.token)
+        .header("x-forwarded-for", forwarded_for)
+        .send()
+        .await
+        .expect("GET blob");
+    assert_eq!(resp.status(), StatusCode::FOUND);
+    let location = resp.headers()["location"].to_str().expect("location");
+    url::Url::parse(location).expect("absolute Location")
+}
+
+fn query_value(url: &url::Url, key: &str) -> String {
+    url.query_pairs()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| panic!("{key} missing from {url}"))
+}
+
+/// Quay's CDN drivers in front of S3 (Garage), through one `MultiCDNStorage` location: blob
+/// pulls are redirected to CloudFront (the default provider) or to CloudFlare (a namespace
+/// rule), each URL signed as that CDN verifies it (checked here with the public key), and a
+/// client inside AWS's ranges (`aws-ip-ranges.json` beside `config.yaml`) gets the S3 URL,
+/// which serves the bytes.
+#[tokio::test]
+async fn cdn_drivers_sign_redirects_for_their_cdn() {
+    use rsa::pkcs8::EncodePrivateKey as _;
+    use rsa::Pkcs1v15Sign;
+    let bucket = quayside_testkit::garage::bucket();
+    let keys = tempfile::tempdir().expect("tempdir");
+    let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).expect("RSA key");
+    let pem_path = keys.path().join("cdn-signing-key.pem");
+    std::fs::write(
+        &pem_path,
+        key.to_pkcs8_pem(rsa::pkcs8::LineEnding::LF)
+            .expect("PEM")
+            .as_bytes(),
+    )
+    .expect("write key");
+    let pem = pem_path.display().to_string();
+    let map = |yaml: String| {
+        let start = yaml
+            .find("DISTRIBUTED_STORAGE_CONFIG:")
+            .expect("storage block");
+        let end = yaml.find("DEFAULT_TAG_EXPIRATION:").expect("block end");
+        let mut block =
+            String::from("DISTRIBUTED_STORAGE_CONFIG:\n  cdn_us:\n    - MultiCDNStorage\n    - storage_config:\n");
+        for (k, v) in bucket.s3_storage_params(STORAGE_PATH) {
+            block.push_str(&format!("          {k}: \"{v}\"\n"));
+        }
+        block.push_str(&format!(
+            "      providers:\n\
+             \x20       AWSCloudFront:\n\
+             \x20         - CloudFrontedS3Storage\n\
+             \x20         - cloudfront_distribution_domain: cdn.example.net\n\
+             \x20           cloudfront_key_id: K2JCJMDEHXQW5F\n\
+             \x20           cloudfront_privatekey_filename: {pem}\n\
+             \x20           cloudfront_distribution_org_overrides: {{}}\n\
+             \x20       CloudFlare:\n\
+             \x20         - CloudFlareStorage\n\
+             \x20         - cloudflare_domain: flare.example.org\n\
+             \x20           cloudflare_privatekey_filename: {pem}\n\
+             \x20     default_provider: AWSCloudFront\n\
+             \x20     rules:\n\
+             \x20       - namespace: flarens\n\
+             \x20         target: CloudFlare\n\
+             DISTRIBUTED_STORAGE_PREFERENCE: [cdn_us]\n"
+        ));
+        format!("{}{block}{}", &yaml[..start], &yaml[end..])
+    };
+    let run = backends::quay_config_with(false, map).await;
+    fixtures::create_user(&run.db_uri, USER, PASSWORD, "olga@example.com").await;
+    fixtures::create_user(&run.db_uri, "flarens", PASSWORD, "flare@example.com").await;
+    let data = pattern(70_000, 9);
+    let (ctx, blob) = push_blob(&run, USER, "cdn", &data).await;
+    let hex = blob.trim_start_matches("sha256:");
+    let public = key.to_public_key();
+
+    // CloudFront: https://<domain>/<layout path>, a canned policy signed with SHA-1.
+    let url = redirect_of(&ctx, &format!("{USER}/cdn"), &blob, "192.0.2.7").await;
+    assert_eq!(url.scheme(), "https");
+    assert_eq!(url.host_str(), Some("cdn.example.net"));
+    assert_eq!(url.path(), format!("/sha256/{}/{hex}", &hex[..2]));
+    assert_eq!(query_value(&url, "Key-Pair-Id"), "K2JCJMDEHXQW5F");
+    let expires: i64 = query_value(&url, "Expires").parse().expect("epoch");
+    let now = chrono::Utc::now().timestamp();
+    assert!(
+        (now + 50..=now + 61).contains(&expires),
+        "{expires} vs {now}"
+    );
+    let resource = format!("https://cdn.example.net{}", url.path());
+    let policy = format!(
+        "{{\"Statement\":[{{\"Resource\":\"{resource}\",\"Condition\":{{\"DateLessThan\":{{\"AWS:EpochTime\":{expires}}}}}}}]}}"
+    );
+    let sig = query_value(&url, "Signature")
+        .replace('-', "+")
+        .replace('_', "=")
+        .replace('~', "/");
+    use base64::Engine as _;
+    let sig = base64::engine::general_purpose::STANDARD
+        .decode(sig)
+        .expect("base64 signature");
+    public
+        .verify(
+            Pkcs1v15Sign::new::<sha1::Sha1>(),
+            &<sha1::Sha1 as sha1::Digest>::digest(policy.as_bytes()),
+            &sig,
+        )
+        .expect("CloudFront verifies the signature");
+    assert!(!url.as_str().contains(quayside_testkit::garage::SECRET_KEY));
+
+    // The namespace rule: CloudFlare, the S3 URL's path and query on its domain, signed
+    // "<path>@<expiry>" with SHA-256.
+    let (flare_ctx, flare_blob) = push_blob(&run, "flarens", "cdn", &data).await;
+    let url = redirect_of(&flare_ctx, "flarens/cdn", &flare_blob, "192.0.2.7").await;
+    assert_eq!(url.host_str(), Some("flare.example.org"));
+    assert_eq!(
+        url.path(),
+        format!(
+            "/{}/datastorage/registry/sha256/{}/{hex}",
+            bucket.name,
+            &hex[..2]
+        )
+    );
+    assert_eq!(query_value(&url, "region"), "us-east-1");
+    assert_eq!(query_value(&url, "namespace"), "flarens");
+    assert!(
+        url.query_pairs().any(|(k, _)| k == "X-Amz-Signature"),
+        "{url}"
+    );
+    let expiry = query_value(&url, "cf_expiry");
+    let sig = base64::engine::general_purpose::STANDARD
+        .decode(query_value(&url, "cf_sign"))
+        .expect("base64 signature");
+    public
+        .verify(
+            Pkcs1v15Sign::new::<sha2::Sha256>(),
+            &sha2::Sha256::digest(format!("{}@{expiry}", url.path()).as_bytes()),
+            &sig,
+        )
+        .expect("CloudFlare's worker verifies the signature");
+
+    // AWS's ranges beside config.yaml: a client inside them reads S3 directly.
+    std::fs::write(
+        run.dir.path().join("aws-ip-ranges.json"),
+        r#"{"syncToken": "1", "prefixes": [{"ip_prefix": "203.0.113.0/24", "region": "us-east-1", "service": "AMAZON"}], "ipv6_prefixes": []}"#,
+    )
+    .expect("write ranges");
+    let run = run.restart().await;
+    let (ctx, _) = push_blob(&run, USER, "cdn", &data).await;
+    let url = redirect_of(&ctx, &format!("{USER}/cdn"), &blob, "203.0.113.9").await;
+    assert_eq!(url.port(), Some(bucket.port), "{url}");
+    let fetched = Client::new()
+        .get(url.as_str())
+        .send()
+        .await
+        .expect("S3 GET");
+    assert_eq!(fetched.status(), StatusCode::OK);
+    assert_eq!(
+        fetched.bytes().await.expect("body").as_ref(),
+        data.as_slice()
+    );
+    let url = redirect_of(&ctx, &format!("{USER}/cdn"), &blob, "192.0.2.7").await;
+    assert_eq!(
+        url.host_str(),
+        Some("cdn.example.net"),
+        "outside AWS: still the CDN"
     );
     run.stop().await;
 }
