@@ -453,6 +453,43 @@ impl Engine {
     }
 
     /// Lists object paths under a prefix ending in `/`, recursively.
+    /// Objects under `prefix` last modified before `before` (an object whose store gives no
+    /// modification time is asked for it), sorted.
+    pub async fn list_older_than(
+        &self,
+        prefix: &str,
+        before: std::time::SystemTime,
+    ) -> Result<Vec<String>, StorageError> {
+        check_path(&self.id, prefix)?;
+        let lister = match self.op.lister_with(prefix).recursive(true).await {
+            Ok(l) => l,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(self.err("list", prefix, e)),
+        };
+        let entries: Vec<opendal::Entry> = lister
+            .try_collect()
+            .await
+            .map_err(|e| self.err("list", prefix, e))?;
+        let mut old = Vec::new();
+        for entry in entries.into_iter().filter(|e| e.metadata().is_file()) {
+            let modified = match entry.metadata().last_modified() {
+                Some(t) => Some(t),
+                None => match self.op.stat(entry.path()).await {
+                    Ok(meta) => meta.last_modified(),
+                    // Gone since it was listed: nothing to sweep.
+                    Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                    Err(e) => return Err(self.err("stat", entry.path(), e)),
+                },
+            };
+            let Some(modified) = modified else { continue };
+            if std::time::SystemTime::from(modified) < before {
+                old.push(entry.path().to_string());
+            }
+        }
+        old.sort();
+        Ok(old)
+    }
+
     pub async fn list(&self, prefix: &str) -> Result<Vec<String>, StorageError> {
         check_path(&self.id, prefix)?;
         let lister = match self.op.lister_with(prefix).recursive(true).await {

@@ -116,6 +116,9 @@ pub struct WorkerSettings {
     pub blobupload_threshold: Duration,
     /// `BLOBUPLOAD_CLEANUP_FREQUENCY` (3600 s).
     pub blobupload_frequency: Duration,
+    /// `CLEAN_BLOB_UPLOAD_FOLDER` (true): also delete objects under `uploads/` older than
+    /// the threshold that no upload row accounts for any more (a crashed push or copy).
+    pub clean_upload_folder: bool,
     /// `FEATURE_IMMUTABLE_TAGS_CAN_EXPIRE`.
     pub immutable_can_expire: bool,
     /// Delay before the first run (Quay: 5 s).
@@ -172,6 +175,10 @@ impl WorkerSettings {
             blobupload_frequency: Duration::from_secs(
                 raw_u64(config, "BLOBUPLOAD_CLEANUP_FREQUENCY", 3600).max(1),
             ),
+            clean_upload_folder: config
+                .get("CLEAN_BLOB_UPLOAD_FOLDER")
+                .and_then(|v| v.as_bool())
+                .unwrap_or(true),
             immutable_can_expire: config.feature("IMMUTABLE_TAGS_CAN_EXPIRE"),
             initial_delay: Duration::from_secs(5),
             lease: Duration::from_secs(15 * 60),

@@ -243,6 +243,42 @@ pub async fn cleanup_stale_uploads(
     Ok(n)
 }
 
+/// Quay's `CLEAN_BLOB_UPLOAD_FOLDER` sweep: deletes every object under `uploads/`, in every
+/// location, last modified before `before`: what a push or a replication copy that died
+/// midway left (its row, if it had one, is gone by the same threshold). A location that
+/// cannot be listed is skipped with a warning; the next run tries again. Returns how many
+/// objects went.
+pub async fn sweep_upload_folder(
+    storage: &DistributedStorage,
+    before: std::time::SystemTime,
+) -> u64 {
+    let mut n = 0u64;
+    for engine in storage.engines() {
+        let stale = match engine
+            .list_older_than(quayside_storage::layout::UPLOADS_PREFIX, before)
+            .await
+        {
+            Ok(paths) => paths,
+            Err(e) => {
+                tracing::warn!(location = engine.id(), error = %e, "cannot list stale upload objects");
+                continue;
+            }
+        };
+        for path in stale {
+            match engine.delete(&path).await {
+                Ok(()) => {
+                    n += 1;
+                    tracing::info!(location = engine.id(), path, "deleted stale upload object");
+                }
+                Err(e) => {
+                    tracing::warn!(location = engine.id(), path, error = %e, "cannot delete stale upload object")
+                }
+            }
+        }
+    }
+    n
+}
+
 /// One pass of a queue worker: takes items until the queue is empty or an item must wait.
 pub(crate) async fn drain<F, Fut>(
     name: &'static str,
@@ -366,6 +402,13 @@ impl crate::Worker for BlobUploadCleanupWorker {
             let before = chrono::Utc::now().naive_utc() - threshold;
             let n = cleanup_stale_uploads(&ctx.db, &ctx.storage, &ctx.metrics, before).await?;
             tracing::info!(worker = name, uploads = n, "stale blob uploads cleaned");
+            if ctx.settings.clean_upload_folder {
+                let cutoff = std::time::SystemTime::now()
+                    .checked_sub(ctx.settings.blobupload_threshold)
+                    .unwrap_or(std::time::UNIX_EPOCH);
+                let objects = sweep_upload_folder(&ctx.storage, cutoff).await;
+                tracing::info!(worker = name, objects, "stale upload objects swept");
+            }
             Ok(())
         })
     }
