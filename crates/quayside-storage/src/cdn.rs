@@ -751,24 +751,19 @@ impl<'a> UrlParts<'a> {
     }
 }
 
-fn is_unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
-}
+/// Everything but RFC 3986's unreserved bytes is escaped (Python's `quote(safe="")`).
+const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
-/// application/x-www-form-urlencoded: unreserved bytes as they are, space as `+`, the rest
-/// as upper-case `%XX`.
+/// application/x-www-form-urlencoded as Python's `urlencode`: unreserved bytes as they are,
+/// space as `+`, the rest as upper-case `%XX`.
 fn form_encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    for &b in bytes {
-        if is_unreserved(b) {
-            out.push(char::from(b));
-        } else if b == b' ' {
-            out.push('+');
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    percent_encoding::percent_encode(bytes, UNRESERVED)
+        .to_string()
+        .replace("%20", "+")
 }
 
 fn form_decode(s: &str) -> Vec<u8> {
@@ -798,12 +793,19 @@ fn encode_form(pairs: &[(Vec<u8>, Vec<u8>)]) -> String {
 /// EdgeAuth's early escaping of the signed URL: every byte but the unreserved ones (`/`
 /// included) as `%xx`, hex digits in lower case.
 fn escape_early(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for &b in path.as_bytes() {
-        if is_unreserved(b) {
-            out.push(char::from(b));
+    let escaped = percent_encoding::utf8_percent_encode(path, UNRESERVED).to_string();
+    // Only the two hex digits after each `%` change case; unreserved bytes stay as they are.
+    let mut out = String::with_capacity(escaped.len());
+    let mut hex_left = 0;
+    for c in escaped.chars() {
+        if c == '%' {
+            hex_left = 2;
+            out.push(c);
+        } else if hex_left > 0 {
+            hex_left -= 1;
+            out.push(c.to_ascii_lowercase());
         } else {
-            out.push_str(&format!("%{b:02x}"));
+            out.push(c);
         }
     }
     out

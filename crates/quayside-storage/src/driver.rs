@@ -78,26 +78,33 @@ pub(crate) enum Cdn {
 /// the copy it ships. Without the file every client is outside AWS.
 pub const AWS_IP_RANGES_FILE: &str = "aws-ip-ranges.json";
 
-pub(crate) fn aws_ip_ranges(
+/// A CDN location's CDN with the AWS ranges beside its config; `None` for other drivers.
+pub(crate) fn cdn_with_ranges(
     loc: &LocationConfig,
-) -> Result<Option<crate::cdn::AwsIpRanges>, StorageError> {
-    let Some(dir) = &loc.config_dir else {
+) -> Result<Option<(Cdn, Option<crate::cdn::AwsIpRanges>)>, StorageError> {
+    let Some(cdn) = cdn(loc)? else {
         return Ok(None);
     };
-    if !CDN_PARAMS.iter().any(|(name, _)| *name == loc.driver) && loc.driver != "MultiCDNStorage" {
-        return Ok(None);
-    }
-    let path = dir.join(AWS_IP_RANGES_FILE);
-    crate::cdn::AwsIpRanges::load(&path).map_err(|problem| StorageError::InvalidParam {
-        location: loc.id.clone(),
-        param: "(AWS IP ranges)".into(),
-        problem: format!("{}: {problem}", path.display()),
-    })
+    let ranges = match &loc.config_dir {
+        None => None,
+        Some(dir) => {
+            let path = dir.join(AWS_IP_RANGES_FILE);
+            crate::cdn::AwsIpRanges::load(&path).map_err(|problem| StorageError::InvalidParam {
+                location: loc.id.clone(),
+                param: AWS_IP_RANGES_FILE.into(),
+                problem: format!(
+                    "({}) is not AWS's ip-ranges.json: {problem}",
+                    path.display()
+                ),
+            })?
+        }
+    };
+    Ok(Some((cdn, ranges)))
 }
 
 /// The CDN signer of a CDN driver's location (its key files read now, so a bad key is a
 /// start-up error naming the location and the key); `None` for every other driver.
-pub(crate) fn cdn(loc: &LocationConfig) -> Result<Option<Cdn>, StorageError> {
+fn cdn(loc: &LocationConfig) -> Result<Option<Cdn>, StorageError> {
     let dir = loc.config_dir.as_deref();
     match loc.driver.as_str() {
         "MultiCDNStorage" => Ok(Some(Cdn::Multi(crate::cdn::MultiCdn::from_params(
@@ -401,15 +408,7 @@ fn s3_builder(loc: &LocationConfig) -> Result<opendal::services::S3, StorageErro
                 .region(optional_str(loc, "region_name")?.unwrap_or("us-east-1"));
         }
     }
-    if let Some(v) = optional_str(loc, "signature_version")? {
-        if v != "s3v4" && v != "v4" {
-            return Err(StorageError::InvalidParam {
-                location: loc.id.clone(),
-                param: "signature_version".into(),
-                problem: format!("{v:?} is not supported; quayside signs with s3v4"),
-            });
-        }
-    }
+    check_signature_version(loc)?;
     if aws {
         // Quay sends `ServerSideEncryption: AES256` on AWS; S3-compatible servers other than
         // AWS often refuse the header, so only AWS endpoints get it.
@@ -418,6 +417,18 @@ fn s3_builder(loc: &LocationConfig) -> Result<opendal::services::S3, StorageErro
         b = b.disable_ec2_metadata();
     }
     Ok(b.root(&object_root(required_str(loc, "storage_path")?)))
+}
+
+/// `signature_version`, if given, must be SigV4: the only signature quayside sends.
+fn check_signature_version(loc: &LocationConfig) -> Result<(), StorageError> {
+    match optional_str(loc, "signature_version")? {
+        Some(v) if v != "s3v4" && v != "v4" => Err(StorageError::InvalidParam {
+            location: loc.id.clone(),
+            param: "signature_version".into(),
+            problem: format!("{v:?} is not supported; quayside signs with s3v4"),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Quay's `GoogleCloudStorage`: a bucket on GCS's XML API, HMAC keys signing AWS-style
@@ -435,15 +446,7 @@ fn gcs_builder(loc: &LocationConfig) -> Result<opendal::services::S3, StorageErr
             "signature_version",
         ],
     )?;
-    if let Some(v) = optional_str(loc, "signature_version")? {
-        if v != "s3v4" && v != "v4" {
-            return Err(StorageError::InvalidParam {
-                location: loc.id.clone(),
-                param: "signature_version".into(),
-                problem: format!("{v:?} is not supported; quayside signs with s3v4"),
-            });
-        }
-    }
+    check_signature_version(loc)?;
     let endpoint = loc.gcs_endpoint.as_deref().unwrap_or(GCS_ENDPOINT);
     let b = opendal::services::S3::default()
         .disable_config_load()
@@ -564,7 +567,7 @@ pub fn check_location(loc: &LocationConfig) -> Result<(), StorageError> {
         // Everything else: the same refusals as opening it (a CDN's key files included).
         _ => {
             build_operator(loc)?;
-            cdn(loc).map(|_| ())
+            cdn_with_ranges(loc).map(|_| ())
         }
     }
 }

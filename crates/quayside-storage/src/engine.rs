@@ -38,10 +38,7 @@ impl Engine {
         let (kind, op) = driver::build_operator(loc)?;
         let local_root = driver::local_root(loc)?.map(Arc::new);
         let azure_signer = driver::azure_signer(loc)?.map(Arc::new);
-        let cdn = match driver::cdn(loc)? {
-            Some(cdn) => Some(Arc::new((cdn, driver::aws_ip_ranges(loc)?))),
-            None => None,
-        };
+        let cdn = driver::cdn_with_ranges(loc)?.map(Arc::new);
         Ok(Engine {
             id: loc.id.clone(),
             kind,
@@ -452,14 +449,8 @@ impl Engine {
         moved.ok_or_else(|| self.not_found(from))
     }
 
-    /// Lists object paths under a prefix ending in `/`, recursively.
-    /// Objects under `prefix` last modified before `before` (an object whose store gives no
-    /// modification time is asked for it), sorted.
-    pub async fn list_older_than(
-        &self,
-        prefix: &str,
-        before: std::time::SystemTime,
-    ) -> Result<Vec<String>, StorageError> {
+    /// Every file entry under `prefix` (recursively); a missing prefix has none.
+    async fn file_entries(&self, prefix: &str) -> Result<Vec<opendal::Entry>, StorageError> {
         check_path(&self.id, prefix)?;
         let lister = match self.op.lister_with(prefix).recursive(true).await {
             Ok(l) => l,
@@ -470,8 +461,21 @@ impl Engine {
             .try_collect()
             .await
             .map_err(|e| self.err("list", prefix, e))?;
+        Ok(entries
+            .into_iter()
+            .filter(|e| e.metadata().is_file())
+            .collect())
+    }
+
+    /// Objects under `prefix` last modified before `before` (an object whose store gives no
+    /// modification time is asked for it), sorted.
+    pub async fn list_older_than(
+        &self,
+        prefix: &str,
+        before: std::time::SystemTime,
+    ) -> Result<Vec<String>, StorageError> {
         let mut old = Vec::new();
-        for entry in entries.into_iter().filter(|e| e.metadata().is_file()) {
+        for entry in self.file_entries(prefix).await? {
             let modified = match entry.metadata().last_modified() {
                 Some(t) => Some(t),
                 None => match self.op.stat(entry.path()).await {
@@ -490,20 +494,12 @@ impl Engine {
         Ok(old)
     }
 
+    /// Lists object paths under a prefix ending in `/`, recursively.
     pub async fn list(&self, prefix: &str) -> Result<Vec<String>, StorageError> {
-        check_path(&self.id, prefix)?;
-        let lister = match self.op.lister_with(prefix).recursive(true).await {
-            Ok(l) => l,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(self.err("list", prefix, e)),
-        };
-        let entries: Vec<opendal::Entry> = lister
-            .try_collect()
-            .await
-            .map_err(|e| self.err("list", prefix, e))?;
-        let mut paths: Vec<String> = entries
+        let mut paths: Vec<String> = self
+            .file_entries(prefix)
+            .await?
             .into_iter()
-            .filter(|e| e.metadata().is_file())
             .map(|e| e.path().to_string())
             .collect();
         paths.sort();

@@ -669,3 +669,45 @@ fn gcs_configurations_are_checked_like_quay() {
     let err = Engine::open(&location("gcs", "GoogleCloudStorage", v2)).expect_err("v2");
     assert!(err.to_string().contains("signature_version"), "{err}");
 }
+
+/// A CDN location reads `aws-ip-ranges.json` beside `config.yaml` when it opens; a file that
+/// is not AWS's format stops the start (and `config check`) with an error naming the location
+/// and the file, and a missing file is fine.
+#[test]
+fn a_cdn_location_refuses_an_unusable_aws_ranges_file() {
+    use rsa::pkcs8::EncodePrivateKey as _;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 1024).expect("key");
+    let pem = key.to_pkcs8_pem(rsa::pkcs8::LineEnding::LF).expect("pem");
+    std::fs::write(dir.path().join("cf.pem"), pem.as_bytes()).expect("write key");
+    let loc = LocationConfig {
+        config_dir: Some(dir.path().to_path_buf()),
+        ..location(
+            "cdn_us",
+            "CloudFrontedS3Storage",
+            json!({
+                "storage_path": "/registry",
+                "s3_bucket": "b",
+                "s3_access_key": "k",
+                "s3_secret_key": "s",
+                "cloudfront_distribution_domain": "d.cloudfront.net",
+                "cloudfront_key_id": "K1",
+                "cloudfront_privatekey_filename": "cf.pem",
+            }),
+        )
+    };
+    Engine::open(&loc).expect("no ranges file: every client is outside AWS");
+    quayside_storage::driver::check_location(&loc).expect("check without ranges");
+    std::fs::write(dir.path().join("aws-ip-ranges.json"), "{\"prefixes\": 7}").expect("write");
+    for err in [
+        Engine::open(&loc).expect_err("bad ranges"),
+        quayside_storage::driver::check_location(&loc).expect_err("bad ranges"),
+    ] {
+        let text = err.to_string();
+        assert!(
+            text.starts_with("DISTRIBUTED_STORAGE_CONFIG.cdn_us.aws-ip-ranges.json ("),
+            "{text}"
+        );
+        assert!(text.contains("is not AWS's ip-ranges.json"), "{text}");
+    }
+}

@@ -116,8 +116,8 @@ pub struct WorkerSettings {
     pub blobupload_threshold: Duration,
     /// `BLOBUPLOAD_CLEANUP_FREQUENCY` (3600 s).
     pub blobupload_frequency: Duration,
-    /// `CLEAN_BLOB_UPLOAD_FOLDER` (true): also delete objects under `uploads/` older than
-    /// the threshold that no upload row accounts for any more (a crashed push or copy).
+    /// `CLEAN_BLOB_UPLOAD_FOLDER` (true): also delete every object under `uploads/` older
+    /// than the threshold (what a crashed push or copy left; rows that old are gone too).
     pub clean_upload_folder: bool,
     /// `FEATURE_IMMUTABLE_TAGS_CAN_EXPIRE`.
     pub immutable_can_expire: bool,

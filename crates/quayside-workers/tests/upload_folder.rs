@@ -86,3 +86,52 @@ fn the_sweep_is_on_unless_clean_blob_upload_folder_is_false() {
     let off = Config::from_yaml_str("CLEAN_BLOB_UPLOAD_FOLDER: false\n").expect("config");
     assert!(!WorkerSettings::from_config(&off).clean_upload_folder);
 }
+
+/// The worker itself: a run of `blobuploadcleanup` sweeps an aged upload object on both
+/// backends, and leaves it with `CLEAN_BLOB_UPLOAD_FOLDER: false`.
+#[tokio::test]
+async fn the_blobuploadcleanup_worker_sweeps_unless_told_not_to() {
+    use quayside_config::{Config, LiveSettings};
+    use quayside_metrics::Metrics;
+    use quayside_workers::{run_once, RunOutcome, WorkerContext, WorkerSettings};
+    for backend in quayside_testkit::backends() {
+        for (yaml, swept) in [
+            ("FEATURE_GARBAGE_COLLECTION: true\n", true),
+            ("CLEAN_BLOB_UPLOAD_FOLDER: false\n", false),
+        ] {
+            let db = quayside_testkit::TestDb::new(backend).await;
+            let dir = tempfile::tempdir().expect("tempdir");
+            let storage = quayside_testkit::storage::local(dir.path());
+            storage
+                .preferred()
+                .put("uploads/left-behind", b"bytes".to_vec())
+                .await
+                .expect("put");
+            std::fs::File::options()
+                .write(true)
+                .open(dir.path().join("uploads/left-behind"))
+                .and_then(|f| f.set_modified(SystemTime::now() - 3 * DAY))
+                .expect("age the file");
+            let config = Config::from_yaml_str(yaml).expect("config");
+            let ctx = WorkerContext::new(
+                db.db().clone(),
+                storage.clone(),
+                Metrics::new(),
+                Arc::new(LiveSettings::from_config(&config)),
+                WorkerSettings::from_config(&config),
+            );
+            let worker = quayside_workers::purge::BlobUploadCleanupWorker;
+            assert_eq!(run_once(&ctx, &worker).await.expect("run"), RunOutcome::Ok);
+            assert_eq!(
+                !storage
+                    .preferred()
+                    .exists("uploads/left-behind")
+                    .await
+                    .expect("stat"),
+                swept,
+                "{backend:?} {yaml}"
+            );
+            db.cleanup().await;
+        }
+    }
+}
