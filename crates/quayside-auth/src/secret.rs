@@ -208,6 +208,46 @@ impl FieldEncrypter {
     }
 }
 
+/// The secrets Quay's credential migrations need (`quayside migrate` over an old database):
+/// field encryption with `DATABASE_SECRET_KEY`, decryption with the old `SECRET_KEY`, and
+/// bcrypt credentials.
+pub struct UpgradeSecrets {
+    current: FieldEncrypter,
+    legacy: Option<FieldEncrypter>,
+}
+
+impl UpgradeSecrets {
+    /// From the configured `DATABASE_SECRET_KEY` and (optional) `SECRET_KEY`.
+    pub fn new(
+        database_secret_key: &str,
+        secret_key: Option<&str>,
+    ) -> Result<UpgradeSecrets, SecretKeyError> {
+        Ok(UpgradeSecrets {
+            current: FieldEncrypter::new(database_secret_key)?,
+            legacy: secret_key.map(FieldEncrypter::new).transpose()?,
+        })
+    }
+}
+
+impl quayside_meta::upgrade::Secrets for UpgradeSecrets {
+    fn encrypt(&self, plain: &str) -> String {
+        self.current.encrypt(plain)
+    }
+
+    fn decrypts(&self, stored: &str) -> bool {
+        self.current.decrypt(stored).is_ok()
+    }
+
+    fn reencrypt_legacy(&self, stored: &str) -> Option<String> {
+        let plain = self.legacy.as_ref()?.decrypt(stored).ok()?;
+        Some(self.current.encrypt(&plain))
+    }
+
+    fn hash(&self, plain: &str) -> Option<String> {
+        bcrypt::hash(plain, bcrypt::DEFAULT_COST).ok()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

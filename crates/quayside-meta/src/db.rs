@@ -336,8 +336,8 @@ impl Db {
             }
             SchemaState::OtherRevision(rev) => Err(MetaError::SchemaConflict(format!(
                 "database {} is at Quay schema revision {rev}, but this quayside requires \
-                 revision {ALEMBIC_REVISION}; migrate it with the Quay release matching \
-                 {ALEMBIC_REVISION} first (nothing was changed)",
+                 revision {ALEMBIC_REVISION}; upgrade it with `quayside migrate` (see \
+                 `quayside migrate --plan`; nothing was changed)",
                 self.target
             ))),
             SchemaState::NotQuay => Err(MetaError::SchemaConflict(format!(
@@ -395,7 +395,7 @@ impl Db {
         Ok(true)
     }
 
-    async fn ensure_quayside_tables(&self) -> Result<(), MetaError> {
+    pub(crate) async fn ensure_quayside_tables(&self) -> Result<(), MetaError> {
         let ddl = schema::quayside_tables_ddl(self.backend().dialect());
         let now = chrono::Utc::now().naive_utc();
         with_pool!(self, pool => {

@@ -23,6 +23,7 @@ pub mod servicekeys;
 mod tag_lifetime;
 pub mod tags;
 pub mod teams;
+pub mod upgrade;
 pub mod users;
 pub mod vocab;
 

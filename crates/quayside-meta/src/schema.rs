@@ -140,6 +140,31 @@ pub struct Table {
     pub fks: &'static [ForeignKey],
 }
 
+/// A borrowed table for the DDL generators: a static [`Table`] or an owned model of an
+/// older revision (see [`crate::upgrade::model`]).
+#[derive(Debug, Clone, Copy)]
+pub struct TableView<'a> {
+    pub name: &'a str,
+    pub pk: &'a str,
+    pub pk_column: &'a str,
+    pub columns: &'a [Column],
+    pub indexes: &'a [Index],
+    pub fks: &'a [ForeignKey],
+}
+
+impl<'a> From<&'a Table> for TableView<'a> {
+    fn from(t: &'a Table) -> Self {
+        TableView {
+            name: t.name,
+            pk: t.pk,
+            pk_column: t.pk_column,
+            columns: t.columns,
+            indexes: t.indexes,
+            fks: t.fks,
+        }
+    }
+}
+
 use ColType::{BigInt, Bool, DateTime, Int, Text, Varchar};
 use DefaultValue::{Bool as DBool, Int as DInt, Str as DStr};
 
@@ -147,11 +172,11 @@ const V36: ColType = Varchar(36);
 const V255: ColType = Varchar(255);
 
 /// `id` primary-key column (serial).
-const fn id() -> Column {
+pub(crate) const fn id() -> Column {
     c("id", ColType::Pk)
 }
 /// NOT NULL column.
-const fn c(name: &'static str, ty: ColType) -> Column {
+pub(crate) const fn c(name: &'static str, ty: ColType) -> Column {
     Column {
         name,
         ty,
@@ -160,7 +185,7 @@ const fn c(name: &'static str, ty: ColType) -> Column {
     }
 }
 /// Nullable column.
-const fn n(name: &'static str, ty: ColType) -> Column {
+pub(crate) const fn n(name: &'static str, ty: ColType) -> Column {
     Column {
         name,
         ty,
@@ -169,7 +194,7 @@ const fn n(name: &'static str, ty: ColType) -> Column {
     }
 }
 /// Plain index.
-const fn ix(name: &'static str, columns: &'static [&'static str]) -> Index {
+pub(crate) const fn ix(name: &'static str, columns: &'static [&'static str]) -> Index {
     Index {
         name,
         columns,
@@ -179,13 +204,17 @@ const fn ix(name: &'static str, columns: &'static [&'static str]) -> Index {
     }
 }
 /// Unique index.
-const fn ux(name: &'static str, columns: &'static [&'static str]) -> Index {
+pub(crate) const fn ux(name: &'static str, columns: &'static [&'static str]) -> Index {
     Index {
         unique: true,
         ..ix(name, columns)
     }
 }
-const fn fk(name: &'static str, column: &'static str, ref_table: &'static str) -> ForeignKey {
+pub(crate) const fn fk(
+    name: &'static str,
+    column: &'static str,
+    ref_table: &'static str,
+) -> ForeignKey {
     ForeignKey {
         name,
         column,
@@ -3141,7 +3170,7 @@ fn sql_str(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-fn render_default(d: DefaultValue, dialect: Dialect) -> String {
+pub(crate) fn render_default(d: DefaultValue, dialect: Dialect) -> String {
     match (d, dialect) {
         (DefaultValue::Int(i), _) => format!("'{i}'"),
         (DefaultValue::Bool(b), Dialect::Postgres) => if b { "true" } else { "false" }.into(),
@@ -3154,7 +3183,8 @@ fn render_default(d: DefaultValue, dialect: Dialect) -> String {
 
 /// `CREATE TABLE` for one table. SQLite gets foreign keys inline; PostgreSQL gets them
 /// from [`foreign_key_ddl`] after all tables exist.
-pub fn create_table_ddl(t: &Table, dialect: Dialect) -> String {
+pub fn create_table_ddl<'a>(t: impl Into<TableView<'a>>, dialect: Dialect) -> String {
+    let t = t.into();
     let mut parts: Vec<String> = t
         .columns
         .iter()
@@ -3192,7 +3222,8 @@ pub fn create_table_ddl(t: &Table, dialect: Dialect) -> String {
 }
 
 /// `CREATE INDEX` statements for one table.
-pub fn index_ddl(t: &Table, dialect: Dialect) -> Vec<String> {
+pub fn index_ddl<'a>(t: impl Into<TableView<'a>>, dialect: Dialect) -> Vec<String> {
+    let t = t.into();
     t.indexes
         .iter()
         .map(|i| {
@@ -3228,7 +3259,8 @@ pub fn index_ddl(t: &Table, dialect: Dialect) -> Vec<String> {
 }
 
 /// PostgreSQL `ALTER TABLE … ADD CONSTRAINT … FOREIGN KEY` statements for one table.
-pub fn foreign_key_ddl(t: &Table) -> Vec<String> {
+pub fn foreign_key_ddl<'a>(t: impl Into<TableView<'a>>) -> Vec<String> {
+    let t = t.into();
     t.fks
         .iter()
         .map(|f| {

@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use quayside_app::bootstrap::{self, Resolved, Source};
 use quayside_app::{checks, listen, server, tls};
 use quayside_config::{EnvOverrides, ValidationFailure};
-use quayside_meta::{Db, MigrateOutcome, SchemaState, ALEMBIC_REVISION};
+use quayside_meta::{upgrade, Db, MigrateOutcome, SchemaState, ALEMBIC_REVISION};
 
 /// jemalloc keeps freed pages for reuse instead of handing every large buffer back to the
 /// kernel: with the system allocator, each ~400 KiB request-body buffer of a blob upload was
@@ -81,8 +81,20 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Bring the database schema to Quay's pinned Alembic revision.
-    Migrate,
+    /// Bring the database schema to Quay's Alembic head (or `--to` an older revision),
+    /// running Quay's migration chain on a database an older Quay wrote.
+    Migrate {
+        /// Print the revisions that would run, and which need `--offline`, without running.
+        #[arg(long)]
+        plan: bool,
+        /// Stop at this revision or Quay release (e.g. `3.9`) instead of the head.
+        #[arg(long, value_name = "REVISION|RELEASE")]
+        to: Option<String>,
+        /// Allow revisions that are unsafe while an older version still serves this
+        /// database (drops, type changes, renames); stop the old version first.
+        #[arg(long)]
+        offline: bool,
+    },
     /// Storage locations and geo-replication (Quay's util/backfillreplication.py and
     /// util/removelocation.py).
     Storage {
@@ -185,6 +197,23 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Version => {
             println!("quayside {}", env!("CARGO_PKG_VERSION"));
             println!("quay schema revision {ALEMBIC_REVISION}");
+            if let Some(release) = upgrade::releases::current() {
+                println!(
+                    "quay release {} (upgrades databases of Quay {} and, hop by hop, back to {})",
+                    release.name(),
+                    upgrade::releases::RELEASES
+                        .iter()
+                        .filter(|r| r.minor < release.minor
+                            && upgrade::releases::direct(r.minor, release.minor))
+                        .map(|r| r.name())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    upgrade::releases::RELEASES
+                        .first()
+                        .map(|r| r.name())
+                        .unwrap_or_default()
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Config {
@@ -200,19 +229,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::FAILURE)
             }
         }
-        Command::Migrate => {
+        Command::Migrate { plan, to, offline } => {
             let (resolved, _) = resolve(&cli)?;
             let db = connect(&resolved).await?;
-            let outcome = db.migrate().await?;
-            match outcome {
-                MigrateOutcome::Created => {
-                    println!("created Quay schema at revision {ALEMBIC_REVISION}")
-                }
-                MigrateOutcome::AlreadyAtHead => {
-                    println!("schema already at revision {ALEMBIC_REVISION}")
-                }
-            }
-            Ok(ExitCode::SUCCESS)
+            let secrets = upgrade_secrets(&resolved.config)?;
+            migrate(&db, to.as_deref(), *plan, *offline, secrets.as_ref()).await
         }
         Command::Serve {
             no_migrate,
@@ -266,6 +287,105 @@ fn report(failures: &[ValidationFailure]) {
         failures.len(),
         if failures.len() == 1 { "" } else { "s" }
     );
+}
+
+/// The keys Quay's credential migrations encrypt with, when the config has them.
+fn upgrade_secrets(
+    config: &quayside_config::Config,
+) -> anyhow::Result<Option<quayside_auth::secret::UpgradeSecrets>> {
+    let Some(key) = config.database_secret_key.as_deref() else {
+        return Ok(None);
+    };
+    Ok(Some(quayside_auth::secret::UpgradeSecrets::new(
+        key,
+        config.secret_key.as_deref(),
+    )?))
+}
+
+/// `quayside migrate`: plan from the database's revision to the target under the
+/// upgrade-path rules, print or run it. Refusals change nothing and exit 1.
+async fn migrate(
+    db: &Db,
+    to: Option<&str>,
+    print_plan: bool,
+    offline: bool,
+    secrets: Option<&quayside_auth::secret::UpgradeSecrets>,
+) -> anyhow::Result<ExitCode> {
+    let target = match to {
+        Some(t) => upgrade::Target::Named(t.to_string()),
+        None => upgrade::Target::Head,
+    };
+    let found = match db.schema_state().await? {
+        SchemaState::Empty => None,
+        SchemaState::AtHead => Some(ALEMBIC_REVISION.to_string()),
+        SchemaState::OtherRevision(rev) => Some(rev),
+        SchemaState::NotQuay => {
+            // The strict path words this refusal.
+            db.migrate().await?;
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let plan = match upgrade::plan(found.as_deref(), &target) {
+        Ok(plan) => plan,
+        Err(e) => {
+            eprintln!("quayside migrate: {e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let offline_steps = plan.offline_steps();
+    if print_plan {
+        print!("{}", plan.render());
+        if !offline_steps.is_empty() {
+            println!(
+                "{} step(s) are offline: stop every Quay or quayside serving this database, then run `quayside migrate{} --offline`",
+                offline_steps.len(),
+                to.map(|t| format!(" --to {t}")).unwrap_or_default()
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    match (&plan.from, plan.target == ALEMBIC_REVISION) {
+        (None, true) => {
+            db.migrate().await?;
+            println!("created Quay schema at revision {ALEMBIC_REVISION}");
+            return Ok(ExitCode::SUCCESS);
+        }
+        (Some(from), true) if plan.steps.is_empty() => {
+            db.migrate().await?;
+            println!("schema already at revision {from}");
+            return Ok(ExitCode::SUCCESS);
+        }
+        (Some(from), false) if plan.steps.is_empty() => {
+            println!("schema already at revision {from}");
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
+    }
+    if !offline_steps.is_empty() && !offline {
+        eprintln!(
+            "quayside migrate: {} of the {} revision(s) are not safe while an older version still serves this database:",
+            offline_steps.len(),
+            plan.steps.len()
+        );
+        for m in &offline_steps {
+            eprintln!("  {}  {}", m.revision, m.title);
+        }
+        eprintln!(
+            "stop every Quay or quayside serving it, then run again with --offline (nothing was changed)"
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    let secrets = secrets.map(|s| s as &dyn upgrade::Secrets);
+    let report = db.upgrade(&plan, secrets).await?;
+    match &plan.from {
+        None => println!("created Quay schema at revision {}", report.at),
+        Some(from) => println!(
+            "upgraded from revision {from} to {}: {} revision(s) applied",
+            report.at,
+            report.applied.len()
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Connects for a standalone worker: the schema must be current (no migration here).
@@ -440,6 +560,21 @@ async fn serve(cli: &Cli, no_migrate: bool, no_workers: bool) -> anyhow::Result<
             ),
         }
     } else {
+        // Quay's registry mode migrates at every start; so does serve, under the same
+        // upgrade-path rules as `quayside migrate` (offline steps included).
+        if let SchemaState::OtherRevision(found) = db.schema_state().await? {
+            let plan = upgrade::plan(Some(&found), &upgrade::Target::Head)?;
+            let secrets = upgrade_secrets(config)?;
+            let report = db
+                .upgrade(&plan, secrets.as_ref().map(|s| s as &dyn upgrade::Secrets))
+                .await?;
+            tracing::info!(
+                from = %found,
+                to = %report.at,
+                revisions = report.applied.len(),
+                "upgraded the database schema"
+            );
+        }
         match db.migrate().await? {
             MigrateOutcome::Created => {
                 tracing::info!("created Quay schema at revision {ALEMBIC_REVISION}")

@@ -136,6 +136,65 @@ async fn quay_config(
     extra_args: &[&str],
     env: &[(&str, &str)],
 ) -> Running {
+    prepare(postgres, map_yaml, server_uri, extra_args, env)
+        .await
+        .start()
+        .await
+}
+
+/// A Quay config directory and its database, before any `serve`: commands such as
+/// `quayside migrate` can run on it first.
+pub struct Prepared {
+    pub dir: tempfile::TempDir,
+    pub db_uri: String,
+    pub port: u16,
+    pub pg: Option<quayside_testkit::TestDb>,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+}
+
+impl Prepared {
+    /// `["--config-dir", <dir>]`, for commands run on the directory.
+    pub fn config_args(&self) -> Vec<String> {
+        vec![
+            "--config-dir".to_string(),
+            self.dir.path().to_str().expect("utf8").to_string(),
+        ]
+    }
+
+    /// Starts `serve` on the directory.
+    pub async fn start(self) -> Running {
+        let arg_refs: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        let server = Server::start_env(&arg_refs, self.dir.path(), self.port, &self.env).await;
+        Running {
+            server,
+            db_uri: self.db_uri,
+            port: self.port,
+            dir: self.dir,
+            label: if self.pg.is_some() {
+                "postgres"
+            } else {
+                "sqlite"
+            },
+            pg: self.pg,
+            args: self.args,
+            env: self.env,
+        }
+    }
+}
+
+/// [`quay_config_with`] without starting the server.
+pub async fn prepare_quay_config(postgres: bool) -> Prepared {
+    prepare(postgres, |y| y, |uri| uri.to_string(), &[], &[]).await
+}
+
+async fn prepare(
+    postgres: bool,
+    map_yaml: impl Fn(String) -> String,
+    server_uri: impl Fn(&str) -> String,
+    extra_args: &[&str],
+    env: &[(&str, &str)],
+) -> Prepared {
     let env = owned_env(env);
     let pg = if postgres {
         Some(quayside_testkit::TestDb::empty_postgres().await)
@@ -165,14 +224,10 @@ async fn quay_config(
         format!("127.0.0.1:{port}"),
     ];
     args.extend(extra_args.iter().map(|a| a.to_string()));
-    let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let server = Server::start_env(&arg_refs, dir.path(), port, &env).await;
-    Running {
-        server,
+    Prepared {
+        dir,
         db_uri,
         port,
-        dir,
-        label: if pg.is_some() { "postgres" } else { "sqlite" },
         pg,
         args,
         env,

@@ -171,6 +171,10 @@ fn version_names_the_schema_revision() {
         text.contains("quayside ") && text.contains("9fa37f66a9b6"),
         "{text}"
     );
+    assert!(
+        text.contains("quay release 3.18 (upgrades databases of Quay 3.17"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -21,4 +21,5 @@ mod registry_protocol;
 mod replication;
 mod skopeo;
 mod tls_listen;
+mod upgrade;
 mod user_initialize;
