@@ -95,6 +95,29 @@ enum Command {
         #[arg(long)]
         offline: bool,
     },
+    /// Back up the registry while it serves: a database dump (pg_dump on PostgreSQL, a
+    /// consistent copy on SQLite), the config bundle and, with --with-blobs, every blob.
+    Backup {
+        /// A new (or empty) directory to write the backup into.
+        #[arg(long, value_name = "DIR")]
+        to: PathBuf,
+        /// Also copy every stored blob the database references.
+        #[arg(long)]
+        with_blobs: bool,
+        /// Hash each blob while copying and refuse one that does not match its digest.
+        #[arg(long)]
+        verify_blobs: bool,
+    },
+    /// Restore a backup into this configuration's empty database and storage, then check
+    /// that every manifest's blobs are present.
+    Restore {
+        /// The backup directory.
+        #[arg(long, value_name = "DIR")]
+        from: PathBuf,
+        /// Also hash every blob and compare it with its digest.
+        #[arg(long)]
+        verify_blobs: bool,
+    },
     /// Storage locations and geo-replication (Quay's util/backfillreplication.py and
     /// util/removelocation.py).
     Storage {
@@ -242,6 +265,74 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Worker { name, once } => worker(&cli, name, *once).await,
         Command::Gc { dry_run, json } => gc(&cli, *dry_run, *json).await,
         Command::Storage { command } => storage(&cli, command).await,
+        Command::Backup {
+            to,
+            with_blobs,
+            verify_blobs,
+        } => {
+            let (resolved, _) = resolve(&cli)?;
+            let opts = quayside_backup::BackupOptions {
+                with_blobs: *with_blobs,
+                verify_blobs: *verify_blobs,
+            };
+            match quayside_backup::backup(&resolved, to, &opts).await {
+                Ok(info) => {
+                    println!(
+                        "backup written to {}: {} database at revision {}, {} config file(s){}",
+                        to.display(),
+                        info.backend,
+                        info.alembic_revision,
+                        info.config_files.len(),
+                        match (info.blobs, info.blob_bytes) {
+                            (Some(n), Some(b)) => format!(", {n} blob(s), {b} bytes"),
+                            _ => ", no blobs (use --with-blobs)".to_string(),
+                        }
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("quayside backup: {e}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        Command::Restore { from, verify_blobs } => {
+            let (resolved, _) = resolve(&cli)?;
+            let opts = quayside_backup::RestoreOptions {
+                verify_blobs: *verify_blobs,
+            };
+            match quayside_backup::restore(&resolved, from, &opts).await {
+                Ok((info, check)) if check.problems.is_empty() => {
+                    println!(
+                        "restored {} (revision {}); verified {} blob(s){}: all present",
+                        from.display(),
+                        info.alembic_revision,
+                        check.blobs_checked,
+                        if *verify_blobs {
+                            " and their digests"
+                        } else {
+                            ""
+                        }
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Ok((_, check)) => {
+                    eprintln!(
+                        "quayside restore: restored {}, but {} problem(s) found:",
+                        from.display(),
+                        check.problems.len()
+                    );
+                    for p in &check.problems {
+                        eprintln!("  {p}");
+                    }
+                    Ok(ExitCode::FAILURE)
+                }
+                Err(e) => {
+                    eprintln!("quayside restore: {e}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
         Command::Keys {
             command: KeysCommand::Generate { name, dir, force },
         } => {

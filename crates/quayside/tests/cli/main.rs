@@ -3,6 +3,7 @@
 //! restart and shutdown.
 
 mod backends;
+mod backup;
 mod fixtures;
 mod harness;
 

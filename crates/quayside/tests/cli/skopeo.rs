@@ -131,9 +131,17 @@ impl<'a> Client<'a> {
 /// back and checks the pulled manifest and every blob against their digests.
 pub(crate) fn round_trip(c: &Client, layout: &str, tag: &str, repo: &str, all: bool) {
     let path = testdata(layout);
-    let expected = layout_digest(&path, tag);
     let extra: &[&str] = if all { &["--all"] } else { &[] };
     c.push(&format!("oci:{}:{tag}", path.display()), repo, tag, extra);
+    pulls_identical(c, layout, tag, repo, all);
+}
+
+/// `repo:tag` (pushed from `layout:tag` earlier, perhaps to another server holding the
+/// same data) is served with the source's manifest, and pulls back with every blob intact.
+pub(crate) fn pulls_identical(c: &Client, layout: &str, tag: &str, repo: &str, all: bool) {
+    let path = testdata(layout);
+    let expected = layout_digest(&path, tag);
+    let extra: &[&str] = if all { &["--all"] } else { &[] };
     assert_eq!(
         c.raw_digest(repo, tag),
         expected,
