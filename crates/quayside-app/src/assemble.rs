@@ -240,6 +240,7 @@ pub async fn assemble_with(
             .get("DISKSPACE_HEALTH_WARNING_THRESHOLD")
             .and_then(|v| v.as_f64())
             .unwrap_or(0.1),
+        billing: config.feature("BILLING"),
     };
     Ok(AppState::new(settings, db, storage, redis, v2, quay_api))
 }

@@ -302,6 +302,37 @@ pub async fn warning(State(state): State<AppState>) -> Response {
     respond(services)
 }
 
+/// `/health/dbrevision` (only with `FEATURE_BILLING`, as in Quay): the database's
+/// `alembic_version` against the revision this binary serves; 200 when they match, else 400.
+pub async fn dbrevision(State(state): State<AppState>) -> Response {
+    let found = match state.db.schema_state().await {
+        Ok(quayside_meta::SchemaState::AtHead) => quayside_meta::ALEMBIC_REVISION.to_string(),
+        Ok(quayside_meta::SchemaState::OtherRevision(r)) => r,
+        Ok(_) => String::new(),
+        Err(e) => {
+            tracing::warn!(error = %e, "dbrevision: database unreachable");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"error": "database unavailable"})),
+            )
+                .into_response();
+        }
+    };
+    let code = if found == quayside_meta::ALEMBIC_REVISION {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    (
+        code,
+        Json(json!({"data": {
+            "db_revision": found,
+            "local_revision": quayside_meta::ALEMBIC_REVISION,
+        }})),
+    )
+        .into_response()
+}
+
 /// `/_internal_ping` and `/v1/_internal_ping`: Quay answers `true`.
 pub async fn internal_ping() -> Response {
     (StatusCode::OK, Json(json!(true))).into_response()

@@ -39,6 +39,8 @@ pub struct Settings {
     pub disk_threshold: f64,
     /// `DISKSPACE_HEALTH_WARNING_THRESHOLD`.
     pub disk_warning_threshold: f64,
+    /// `FEATURE_BILLING`: Quay shows `/health/dbrevision` only then.
+    pub billing: bool,
 }
 
 /// Shared, cheaply cloned state handed to every handler.
@@ -102,7 +104,13 @@ pub fn router(state: AppState) -> axum::Router {
     let v2 = quayside_registry_api::router(state.v2.clone());
     let api = quayside_quay_api::router(state.quay_api.clone());
     let metrics = state.v2.metrics.clone();
+    let mut health = axum::Router::new();
+    if state.settings.billing {
+        // Quay registers it only with FEATURE_BILLING.
+        health = health.route("/health/dbrevision", get(health::dbrevision));
+    }
     axum::Router::new()
+        .merge(health)
         .route("/health", get(health::instance))
         .route("/health/instance", get(health::instance))
         .route("/health/endtoend", get(health::endtoend))

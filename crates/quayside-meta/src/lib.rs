@@ -15,6 +15,7 @@ pub mod orgs;
 pub mod permissions;
 pub mod queue;
 pub mod registry;
+mod release;
 pub mod replication;
 pub mod repos;
 pub mod robots;

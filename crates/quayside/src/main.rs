@@ -675,6 +675,15 @@ async fn serve(cli: &Cli, no_migrate: bool, no_workers: bool) -> anyhow::Result<
             }
         }
     }
+    // Quay's boot records its release per region when QUAY_REGION is set.
+    if let Ok(region) = std::env::var("QUAY_REGION") {
+        if !region.is_empty() && !config.is_readonly() {
+            let version = format!("quayside-{}", env!("CARGO_PKG_VERSION"));
+            if db.record_release("quay", &region, &version).await? {
+                tracing::info!(%region, %version, "recorded quayrelease");
+            }
+        }
+    }
     let location_ids: Vec<String> = config.distributed_storage_config.keys().cloned().collect();
     db.sync_storage_locations(&location_ids).await?;
     let state = quayside_app::assemble::assemble(&resolved, db.clone())

@@ -157,3 +157,129 @@ async fn upgrade_from_older_quay_releases_sqlite() {
 async fn upgrade_from_older_quay_releases_postgres() {
     suite(true).await;
 }
+
+async fn count(db_uri: &str, sql: &str) -> i64 {
+    let db = Db::connect(db_uri, &ConnectOptions::default())
+        .await
+        .expect("connect");
+    let n: i64 = with_pool!(db, pool => sqlx::query_scalar(sql).fetch_one(pool).await).expect(sql);
+    db.close().await;
+    n
+}
+
+/// `/health/dbrevision` as Quay has it (only with FEATURE_BILLING), and the `quayrelease`
+/// row boot records once per (service, version, region) when QUAY_REGION is set.
+#[tokio::test]
+async fn dbrevision_and_quayrelease() {
+    for postgres in [false, true] {
+        let run = crate::backends::quay_config_env(
+            postgres,
+            |y| y + "FEATURE_BILLING: true\n",
+            &[("QUAY_REGION", "eu-central")],
+        )
+        .await;
+        let (code, body) = run.server.get_json("/health/dbrevision").await;
+        assert_eq!(code, 200, "{body}");
+        assert_eq!(body["data"]["db_revision"], quayside_meta::ALEMBIC_REVISION);
+        assert_eq!(
+            body["data"]["local_revision"],
+            quayside_meta::ALEMBIC_REVISION
+        );
+        let releases = "SELECT COUNT(*) FROM quayrelease q JOIN quayregion r ON r.id = q.region_id \
+                        JOIN quayservice s ON s.id = q.service_id \
+                        WHERE r.name = 'eu-central' AND s.name = 'quay' AND q.version LIKE 'quayside-%'";
+        assert_eq!(count(&run.db_uri, releases).await, 1, "[{}]", run.label);
+        let run = run.restart().await;
+        assert_eq!(
+            count(&run.db_uri, releases).await,
+            1,
+            "restart adds no second row"
+        );
+
+        // A database another version moved: 400, naming both revisions.
+        let db_uri = run.db_uri.clone();
+        set_revision(&db_uri, "c3d4e5f6a7b8").await;
+        let (code, body) = run.server.get_json("/health/dbrevision").await;
+        assert_eq!(code, 400, "{body}");
+        assert_eq!(body["data"]["db_revision"], "c3d4e5f6a7b8");
+        set_revision(&db_uri, quayside_meta::ALEMBIC_REVISION).await;
+        run.stop().await;
+    }
+    // Without FEATURE_BILLING the route does not exist.
+    let run = crate::backends::quay_config_with(false, |y| y).await;
+    let code = reqwest::get(format!("http://{}/health/dbrevision", run.host()))
+        .await
+        .expect("get")
+        .status();
+    assert_eq!(code, 404);
+    run.stop().await;
+}
+
+/// Every column of every table, as `table.column`, from the live database.
+async fn live_columns(db_uri: &str) -> std::collections::BTreeSet<String> {
+    let db = Db::connect(db_uri, &ConnectOptions::default())
+        .await
+        .expect("connect");
+    let rows: Vec<(String, String)> = match db.pool() {
+        quayside_meta::Pool::Postgres(pool) => sqlx::query_as(
+            "SELECT table_name::text, column_name::text FROM information_schema.columns \
+             WHERE table_schema = current_schema()",
+        )
+        .fetch_all(pool)
+        .await
+        .expect("columns"),
+        quayside_meta::Pool::Sqlite(pool) => sqlx::query_as(
+            "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'",
+        )
+        .fetch_all(pool)
+        .await
+        .expect("columns"),
+    };
+    db.close().await;
+    rows.into_iter().map(|(t, c)| format!("{t}.{c}")).collect()
+}
+
+/// Swap back: after quayside has served and written (a user, pushes, tags, API writes, a GC
+/// pass), Quay's tables have exactly Quay's columns, quayside's own state is only in
+/// `quayside_*` tables, and the database is at Quay's revision with nothing left to migrate.
+#[tokio::test]
+async fn quayside_leaves_a_database_quay_can_take_back() {
+    for postgres in [false, true] {
+        let run = crate::backends::quay_config_with(postgres, |y| y).await;
+        fixtures::create_user(
+            &run.db_uri,
+            "swap",
+            "correct-horse-battery",
+            "s@example.com",
+        )
+        .await;
+        let c = skopeo::Client::new(&run, "swap", "correct-horse-battery");
+        skopeo::round_trip(&c, "multiarch", "latest", "swapped", true);
+        skopeo::round_trip(&c, "artifact", "v1", "swapped", false);
+        let gc = ["--config-dir", run.dir.path().to_str().expect("utf8"), "gc"];
+        let out = crate::harness::run(&gc, run.dir.path());
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+
+        let quay: std::collections::BTreeSet<String> = quayside_meta::schema::TABLES
+            .iter()
+            .flat_map(|t| {
+                t.columns
+                    .iter()
+                    .map(move |c| format!("{}.{}", t.name, c.name))
+            })
+            .collect();
+        let live = live_columns(&run.db_uri).await;
+        let (ours, theirs): (Vec<&String>, Vec<&String>) =
+            live.iter().partition(|c| c.starts_with("quayside_"));
+        assert!(!ours.is_empty(), "quayside keeps its own tables");
+        let theirs: std::collections::BTreeSet<String> = theirs.into_iter().cloned().collect();
+        assert_eq!(theirs, quay, "[{}] Quay's tables changed", run.label);
+        assert_eq!(revision(&run.db_uri).await, quayside_meta::ALEMBIC_REVISION);
+        run.stop().await;
+    }
+}
