@@ -629,3 +629,60 @@ fn docs_list_exactly_the_offline_revisions() {
         .collect();
     assert_eq!(listed, offline);
 }
+
+#[tokio::test]
+async fn online_index_revisions_build_concurrently_on_postgres() {
+    // A revision that only adds indexes to tables that already exist.
+    let (i, m) = CHAIN
+        .iter()
+        .enumerate()
+        .skip(1)
+        .find(|(_, m)| {
+            m.ops
+                .iter()
+                .any(|op| matches!(op, upgrade::ops::Op::CreateIndex(..)))
+                && m.ops.iter().all(|op| {
+                    matches!(
+                        op,
+                        upgrade::ops::Op::CreateIndex(..) | upgrade::ops::Op::Skip(_)
+                    )
+                })
+        })
+        .expect("an index-only revision");
+    let parent = CHAIN[i - 1].revision;
+    let names: Vec<&str> = m
+        .ops
+        .iter()
+        .filter_map(|op| match op {
+            upgrade::ops::Op::CreateIndex(_, ix) => Some(ix.name),
+            _ => None,
+        })
+        .collect();
+    let t = TestDb::empty_postgres().await;
+    let db = t.db();
+    create_at(db, parent).await;
+    let plan = upgrade::plan(Some(parent), &Target::Named(m.revision.into()))
+        .expect("plan")
+        .online();
+    assert!(plan.concurrent_indexes && plan.offline_steps().is_empty());
+    db.upgrade(&plan, None).await.expect("online upgrade");
+    let quayside_meta::Pool::Postgres(pool) = db.pool() else {
+        panic!("postgres");
+    };
+    for name in names {
+        let valid: bool = sqlx::query_scalar(
+            "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+             WHERE c.relname = $1",
+        )
+        .bind(name)
+        .fetch_one(pool)
+        .await
+        .expect("index exists");
+        assert!(valid, "{name}");
+    }
+    assert_eq!(
+        db.schema_state().await.expect("state"),
+        SchemaState::OtherRevision(m.revision.to_string())
+    );
+    t.cleanup().await;
+}

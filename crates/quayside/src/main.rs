@@ -467,6 +467,8 @@ async fn migrate(
         return Ok(ExitCode::FAILURE);
     }
     let secrets = secrets.map(|s| s as &dyn upgrade::Secrets);
+    // Without --offline the old version may still serve: build indexes concurrently.
+    let plan = if offline { plan } else { plan.online() };
     let report = db.upgrade(&plan, secrets).await?;
     match &plan.from {
         None => println!("created Quay schema at revision {}", report.at),

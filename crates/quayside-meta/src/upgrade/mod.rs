@@ -120,9 +120,19 @@ pub struct Plan {
     pub target: &'static str,
     /// Revisions to run, oldest first (empty for an empty database or when at `target`).
     pub steps: Vec<&'static Migration>,
+    /// Build the indexes of index-only revisions `CONCURRENTLY` on PostgreSQL (set when the
+    /// old version keeps serving; see [`Plan::online`]).
+    pub concurrent_indexes: bool,
 }
 
 impl Plan {
+    /// This plan for an online upgrade: index-only revisions build their indexes
+    /// concurrently on PostgreSQL.
+    pub fn online(mut self) -> Plan {
+        self.concurrent_indexes = true;
+        self
+    }
+
     /// The steps that are not safe while the old version still serves.
     pub fn offline_steps(&self) -> Vec<&'static Migration> {
         self.steps.iter().copied().filter(|m| !online(m)).collect()
@@ -231,6 +241,7 @@ pub fn plan(found: Option<&str>, target: &Target) -> Result<Plan, PlanError> {
             from: None,
             target,
             steps: Vec::new(),
+            concurrent_indexes: false,
         });
     };
     let to_pos = position(target).ok_or_else(|| PlanError::UnknownTarget(target.to_string()))?;
@@ -248,6 +259,7 @@ pub fn plan(found: Option<&str>, target: &Target) -> Result<Plan, PlanError> {
             from: Some(found.to_string()),
             target,
             steps: Vec::new(),
+            concurrent_indexes: false,
         });
     }
     let Some(from) = release_at(from_pos) else {
@@ -279,5 +291,6 @@ pub fn plan(found: Option<&str>, target: &Target) -> Result<Plan, PlanError> {
         from: Some(found.to_string()),
         target,
         steps: CHAIN[from_pos + 1..=to_pos].to_vec(),
+        concurrent_indexes: false,
     })
 }

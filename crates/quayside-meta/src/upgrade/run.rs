@@ -22,6 +22,11 @@ pub struct UpgradeReport {
     pub created: bool,
 }
 
+/// `CREATE [UNIQUE] INDEX …` as a concurrent, repeatable build.
+fn concurrently(ddl: &str) -> String {
+    ddl.replacen("INDEX ", "INDEX CONCURRENTLY IF NOT EXISTS ", 1)
+}
+
 fn dialect(db: &Db) -> Dialect {
     match db.backend() {
         Backend::Postgres => Dialect::Postgres,
@@ -79,11 +84,33 @@ impl Db {
         let mut at = from;
         let mut applied = Vec::new();
         for m in &plan.steps {
+            // A revision that only adds indexes to existing tables builds them CONCURRENTLY
+            // on PostgreSQL when the old version still serves, outside the transaction
+            // (IF NOT EXISTS, an invalid leftover of an interrupted build dropped first), so
+            // running it again after an interruption finishes it.
+            let concurrent = plan.concurrent_indexes
+                && d == Dialect::Postgres
+                && m.ops.iter().any(|op| matches!(op, Op::CreateIndex(..)))
+                && m.ops.iter().all(|op| match op {
+                    Op::CreateIndex(t, _) => model.table(t).is_some(),
+                    Op::InsertLookup(..) | Op::Skip(_) => true,
+                    _ => false,
+                });
             let mut stmts = Vec::new();
+            let mut background = Vec::new();
             for op in m.ops {
                 let before = model.clone();
                 model.apply_op(m.revision, op).map_err(model_error)?;
-                stmts.extend(sql::op_statements(op, &before, &model, d));
+                let sql = sql::op_statements(op, &before, &model, d);
+                match op {
+                    Op::CreateIndex(_, ix) if concurrent => {
+                        background.extend(sql.into_iter().map(|s| (ix.name, concurrently(&s))))
+                    }
+                    _ => stmts.extend(sql),
+                }
+            }
+            for (name, ddl) in &background {
+                self.build_concurrently(name, ddl).await?;
             }
             stmts.push(format!(
                 "UPDATE \"alembic_version\" SET \"version_num\" = '{}' WHERE \"version_num\" = '{}'",
@@ -106,6 +133,31 @@ impl Db {
             at,
             created: false,
         })
+    }
+
+    /// `CREATE INDEX CONCURRENTLY IF NOT EXISTS`, after dropping an invalid index of that
+    /// name (what an interrupted concurrent build leaves).
+    async fn build_concurrently(&self, name: &str, ddl: &str) -> Result<(), MetaError> {
+        let Pool::Postgres(pool) = self.pool() else {
+            return Ok(());
+        };
+        let invalid: Option<bool> = sqlx::query_scalar(
+            "SELECT NOT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+             WHERE c.relname = $1",
+        )
+        .bind(name)
+        .fetch_optional(pool)
+        .await?;
+        if invalid == Some(true) {
+            let drop = format!(
+                "DROP INDEX CONCURRENTLY IF EXISTS \"{}\"",
+                name.replace('"', "\"\"")
+            );
+            sqlx::query(&drop).execute(pool).await?;
+        }
+        tracing::info!(index = name, "building index concurrently");
+        sqlx::query(ddl).persistent(false).execute(pool).await?;
+        Ok(())
     }
 
     /// Runs `stmts` in one transaction. On SQLite, foreign keys are off for the duration (a
