@@ -1,7 +1,9 @@
 //! `quayside backup` and `quayside restore`: Quay's backup-and-restore chapter without its
 //! manual steps.
 //!
-//! A backup is a directory:
+//! A backup is a directory, or a prefix of an S3 bucket (`s3://bucket/prefix`, credentials
+//! and endpoint from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION` and
+//! `AWS_ENDPOINT_URL`), written through the same storage layer as blobs:
 //! * `quayside-backup.json`: what it holds (format, revision, backend, counts);
 //! * `database.sql` (PostgreSQL: a plain `pg_dump`, which Quay's documented restore with
 //!   `psql` also takes) or `database.sqlite` (SQLite: `VACUUM INTO`, a consistent copy taken
@@ -119,6 +121,72 @@ fn storage(resolved: &Resolved) -> Result<DistributedStorage, BackupError> {
     )?)
 }
 
+/// Where a backup lives: a local directory, or `s3://bucket[/prefix]`.
+pub fn open_store(target: &str) -> Result<Engine, BackupError> {
+    let mut params = serde_json::Map::new();
+    let driver = if let Some(rest) = target.strip_prefix("s3://") {
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(BackupError::Refused(format!("{target}: no bucket named")));
+        }
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let (Some(key), Some(secret)) = (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY"))
+        else {
+            return Err(BackupError::Refused(format!(
+                "{target}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_ENDPOINT_URL \
+                 for a store other than AWS)"
+            )));
+        };
+        params.insert("s3_bucket".into(), bucket.into());
+        params.insert("storage_path".into(), format!("/{prefix}").into());
+        params.insert("s3_access_key".into(), key.into());
+        params.insert("s3_secret_key".into(), secret.into());
+        let region = env("AWS_REGION")
+            .or_else(|| env("AWS_DEFAULT_REGION"))
+            .unwrap_or_else(|| "us-east-1".into());
+        params.insert("s3_region".into(), region.into());
+        if let Some(endpoint) = env("AWS_ENDPOINT_URL") {
+            params.insert("endpoint_url".into(), endpoint.into());
+        }
+        "S3Storage"
+    } else {
+        let dir = Path::new(target);
+        std::fs::create_dir_all(dir).map_err(io(format!("create {target}")))?;
+        let abs = dir
+            .canonicalize()
+            .map_err(io(format!("resolve {target}")))?;
+        params.insert(
+            "storage_path".into(),
+            abs.to_string_lossy().to_string().into(),
+        );
+        "LocalStorage"
+    };
+    Ok(Engine::open(&quayside_storage::LocationConfig {
+        id: "backup".into(),
+        driver: driver.into(),
+        params,
+        ..Default::default()
+    })?)
+}
+
+/// Streams `path` of `from` into `to_path` of `to`; returns the digest and length of the
+/// bytes that went through.
+async fn transfer(
+    from: &Engine,
+    path: &str,
+    to: &Engine,
+    to_path: &str,
+) -> Result<(String, u64), BackupError> {
+    let mut stream = from.stream(path, None).await?;
+    let mut writer = to.writer(to_path, false).await?;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(io(format!("read {path}")))?;
+        writer.write(chunk).await?;
+    }
+    let written = writer.finish().await?;
+    Ok((written.digest, written.len))
+}
+
 /// The directory holding `config.yaml`.
 fn config_dir(resolved: &Resolved) -> &Path {
     match &resolved.source {
@@ -150,33 +218,6 @@ async fn stored_blobs(db: &Db) -> Result<Vec<StoredBlob>, BackupError> {
             .push(location);
     }
     Ok(by_path.into_values().collect())
-}
-
-/// Copies one object from `engine` into `file`, hashing it; returns its digest and size.
-async fn copy_out(engine: &Engine, path: &str, file: &Path) -> Result<(String, u64), BackupError> {
-    if let Some(parent) = file.parent() {
-        tokio::fs::create_dir_all(parent)
-            .await
-            .map_err(io(format!("create {}", parent.display())))?;
-    }
-    let mut out = tokio::fs::File::create(file)
-        .await
-        .map_err(io(format!("create {}", file.display())))?;
-    let mut stream = engine.stream(path, None).await?;
-    let mut hash = Sha256::new();
-    let mut len = 0u64;
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(io(format!("read {path}")))?;
-        hash.update(&chunk);
-        len += chunk.len() as u64;
-        out.write_all(&chunk)
-            .await
-            .map_err(io(format!("write {}", file.display())))?;
-    }
-    out.flush()
-        .await
-        .map_err(io(format!("write {}", file.display())))?;
-    Ok((format!("sha256:{}", hex::encode(hash.finalize())), len))
 }
 
 /// A libpq URI and password for `pg_dump`/`psql` from Quay's `DB_URI` (the password goes
@@ -238,23 +279,30 @@ fn sqlite_path(db_uri: &str) -> Result<PathBuf, BackupError> {
 /// or absent). Safe while the registry serves.
 pub async fn backup(
     resolved: &Resolved,
-    to: &Path,
+    target: &str,
     opts: &BackupOptions,
 ) -> Result<BackupInfo, BackupError> {
-    if to.exists()
-        && std::fs::read_dir(to)
-            .map_err(io(format!("read {}", to.display())))?
+    let store = open_store(target)?;
+    let local_files = !target.starts_with("s3://")
+        && std::fs::read_dir(target)
+            .map_err(io(format!("read {target}")))?
             .next()
-            .is_some()
-    {
+            .is_some();
+    let mut holds = local_files;
+    for name in [MANIFEST, "database.sql", "database.sqlite"] {
+        holds |= store.exists(name).await?;
+    }
+    for prefix in ["blobs/", "config/"] {
+        holds |= !store.list(prefix).await?.is_empty();
+    }
+    if holds {
         return Err(BackupError::Refused(format!(
-            "{} is not empty; a backup goes into a new directory",
-            to.display()
+            "{target} is not empty; a backup goes into a new directory or prefix"
         )));
     }
-    tokio::fs::create_dir_all(to)
-        .await
-        .map_err(io(format!("create {}", to.display())))?;
+    // Database dumps are made locally first (pg_dump and SQLite write files), then stored.
+    let scratch = tempfile::tempdir().map_err(io("create a scratch directory"))?;
+    let to = scratch.path();
     let db = connect(resolved).await?;
     let revision = match db.schema_state().await? {
         SchemaState::AtHead => quayside_meta::ALEMBIC_REVISION.to_string(),
@@ -296,16 +344,13 @@ pub async fn backup(
             "database.sqlite"
         }
     };
+    copy_in(&store, &to.join(database), database).await?;
 
     // The config bundle: the files beside config.yaml (not the database or the blobs).
     let mut config_files = Vec::new();
     let src = config_dir(resolved);
     let skip = sqlite_path(&resolved.config.db_uri).ok();
     if src.join("config.yaml").is_file() {
-        let dst = to.join("config");
-        tokio::fs::create_dir_all(&dst)
-            .await
-            .map_err(io(format!("create {}", dst.display())))?;
         for entry in std::fs::read_dir(src).map_err(io(format!("read {}", src.display())))? {
             let entry = entry.map_err(io(format!("read {}", src.display())))?;
             let path = entry.path();
@@ -316,9 +361,7 @@ pub async fn backup(
             if !path.is_file() || is_db {
                 continue;
             }
-            tokio::fs::copy(&path, dst.join(&name))
-                .await
-                .map_err(io(format!("copy {}", path.display())))?;
+            copy_in(&store, &path, &format!("config/{name}")).await?;
             config_files.push(name);
         }
         config_files.sort();
@@ -339,7 +382,7 @@ pub async fn backup(
                 )));
             };
             let (digest, len) =
-                copy_out(engine, &blob.path, &to.join("blobs").join(&blob.path)).await?;
+                transfer(engine, &blob.path, &store, &format!("blobs/{}", blob.path)).await?;
             if opts.verify_blobs && blob.digest.as_deref().is_some_and(|d| d != digest) {
                 bar.abandon();
                 return Err(BackupError::Refused(format!(
@@ -370,9 +413,7 @@ pub async fn backup(
         blob_bytes,
     };
     let json = serde_json::to_vec_pretty(&info).unwrap_or_default();
-    tokio::fs::write(to.join(MANIFEST), json)
-        .await
-        .map_err(io(format!("write {MANIFEST}")))?;
+    store.put(MANIFEST, json).await?;
     Ok(info)
 }
 
@@ -383,15 +424,15 @@ fn db_file_name(db: &Path) -> String {
 }
 
 /// Reads a backup's `quayside-backup.json`.
-pub fn read_info(from: &Path) -> Result<BackupInfo, BackupError> {
-    let text = std::fs::read(from.join(MANIFEST))
-        .map_err(io(format!("{} is not a quayside backup", from.display())))?;
-    let info: BackupInfo = serde_json::from_slice(&text).map_err(|e| {
-        BackupError::Refused(format!(
-            "{MANIFEST} in {} is unreadable: {e}",
-            from.display()
-        ))
-    })?;
+pub async fn read_info(store: &Engine, from: &str) -> Result<BackupInfo, BackupError> {
+    if !store.exists(MANIFEST).await? {
+        return Err(BackupError::Refused(format!(
+            "{from} is not a quayside backup (no {MANIFEST})"
+        )));
+    }
+    let text = store.get(MANIFEST).await?;
+    let info: BackupInfo = serde_json::from_slice(&text)
+        .map_err(|e| BackupError::Refused(format!("{MANIFEST} in {from} is unreadable: {e}")))?;
     if info.format != FORMAT {
         return Err(BackupError::Refused(format!(
             "backup format {} is not {FORMAT}, the one this quayside reads",
@@ -479,10 +520,11 @@ pub async fn verify(resolved: &Resolved, verify_blobs: bool) -> Result<Verificat
 /// describes, then verifies it.
 pub async fn restore(
     resolved: &Resolved,
-    from: &Path,
+    from: &str,
     opts: &RestoreOptions,
 ) -> Result<(BackupInfo, Verification), BackupError> {
-    let info = read_info(from)?;
+    let store = open_store(from)?;
+    let info = read_info(&store, from).await?;
     let db = connect(resolved).await?;
     if db.backend().to_string() != info.backend {
         return Err(BackupError::Refused(format!(
@@ -508,18 +550,30 @@ pub async fn restore(
             )));
         }
     }
-    if info.blobs.is_some() && !from.join("blobs").is_dir() {
-        return Err(BackupError::Refused(format!(
-            "{} has no blobs/ directory, but its manifest lists blobs",
-            from.display()
-        )));
+    // The database file, fetched for psql or put in place.
+    let scratch = tempfile::tempdir().map_err(io("create a scratch directory"))?;
+    let dump = scratch.path().join(&info.database);
+    {
+        let mut out = tokio::fs::File::create(&dump)
+            .await
+            .map_err(io(format!("create {}", dump.display())))?;
+        let mut stream = store.stream(&info.database, None).await?;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(io(format!("read {}", info.database)))?;
+            out.write_all(&chunk)
+                .await
+                .map_err(io(format!("write {}", dump.display())))?;
+        }
+        out.flush()
+            .await
+            .map_err(io(format!("write {}", dump.display())))?;
     }
 
     match db.backend() {
         Backend::Postgres => {
             db.close().await;
             let (uri, password) = libpq(&resolved.config.db_uri)?;
-            let file = from.join(&info.database).to_string_lossy().to_string();
+            let file = dump.to_string_lossy().to_string();
             run_tool(
                 "psql",
                 &[
@@ -549,7 +603,7 @@ pub async fn restore(
                         .map_err(io(format!("remove {}", p.display())))?;
                 }
             }
-            tokio::fs::copy(from.join(&info.database), &target)
+            tokio::fs::copy(&dump, &target)
                 .await
                 .map_err(io(format!("copy into {}", target.display())))?;
         }
@@ -562,8 +616,8 @@ pub async fn restore(
         let bar = progress(list.len() as u64, "blobs");
         for blob in &list {
             bar.inc(1);
-            let file = from.join("blobs").join(&blob.path);
-            if !file.is_file() {
+            let stored = format!("blobs/{}", blob.path);
+            if !store.exists(&stored).await? {
                 // Reported by the verification below.
                 continue;
             }
@@ -581,7 +635,7 @@ pub async fn restore(
                 )));
             }
             for engine in targets {
-                copy_in(engine, &file, &blob.path).await?;
+                transfer(&store, &stored, engine, &blob.path).await?;
             }
         }
         bar.finish_and_clear();

@@ -98,9 +98,10 @@ enum Command {
     /// Back up the registry while it serves: a database dump (pg_dump on PostgreSQL, a
     /// consistent copy on SQLite), the config bundle and, with --with-blobs, every blob.
     Backup {
-        /// A new (or empty) directory to write the backup into.
-        #[arg(long, value_name = "DIR")]
-        to: PathBuf,
+        /// A new (or empty) directory, or `s3://bucket/prefix` (credentials from
+        /// AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, endpoint from AWS_ENDPOINT_URL).
+        #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX")]
+        to: String,
         /// Also copy every stored blob the database references.
         #[arg(long)]
         with_blobs: bool,
@@ -111,9 +112,9 @@ enum Command {
     /// Restore a backup into this configuration's empty database and storage, then check
     /// that every manifest's blobs are present.
     Restore {
-        /// The backup directory.
-        #[arg(long, value_name = "DIR")]
-        from: PathBuf,
+        /// The backup: a directory or `s3://bucket/prefix`.
+        #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX")]
+        from: String,
         /// Also hash every blob and compare it with its digest.
         #[arg(long)]
         verify_blobs: bool,
@@ -279,7 +280,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(info) => {
                     println!(
                         "backup written to {}: {} database at revision {}, {} config file(s){}",
-                        to.display(),
+                        to,
                         info.backend,
                         info.alembic_revision,
                         info.config_files.len(),
@@ -305,7 +306,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok((info, check)) if check.problems.is_empty() => {
                     println!(
                         "restored {} (revision {}); verified {} blob(s){}: all present",
-                        from.display(),
+                        from,
                         info.alembic_revision,
                         check.blobs_checked,
                         if *verify_blobs {
@@ -319,7 +320,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok((_, check)) => {
                     eprintln!(
                         "quayside restore: restored {}, but {} problem(s) found:",
-                        from.display(),
+                        from,
                         check.problems.len()
                     );
                     for p in &check.problems {

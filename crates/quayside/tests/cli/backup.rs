@@ -7,7 +7,7 @@ use std::path::Path;
 
 use crate::backends::{self, prepare_quay_config};
 use crate::fixtures;
-use crate::harness::run;
+use crate::harness::run_env;
 use crate::skopeo::{self, Client};
 
 const IMAGES: &[(&str, &str, &str, bool)] = &[
@@ -20,9 +20,17 @@ const IMAGES: &[(&str, &str, &str, bool)] = &[
 ];
 
 fn quayside(config_dir: &Path, args: &[&str]) -> (bool, String, String) {
+    quayside_env(config_dir, args, &[])
+}
+
+fn quayside_env(
+    config_dir: &Path,
+    args: &[&str],
+    env: &[(String, String)],
+) -> (bool, String, String) {
     let mut all = vec!["--config-dir", config_dir.to_str().expect("utf8")];
     all.extend_from_slice(args);
-    let out = run(&all, config_dir);
+    let out = run_env(&all, config_dir, env);
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -137,4 +145,60 @@ async fn backup_restore_round_trip_sqlite() {
 #[tokio::test]
 async fn backup_restore_round_trip_postgres() {
     suite(true).await;
+}
+
+/// The same round trip through an S3 bucket (Garage): `--to s3://bucket/prefix`, the
+/// credentials and endpoint from the standard AWS variables.
+#[tokio::test]
+async fn backup_restore_through_s3() {
+    use quayside_testkit::garage;
+    let bucket = garage::bucket();
+    let env = vec![
+        (
+            "AWS_ACCESS_KEY_ID".to_string(),
+            garage::ACCESS_KEY.to_string(),
+        ),
+        (
+            "AWS_SECRET_ACCESS_KEY".to_string(),
+            garage::SECRET_KEY.to_string(),
+        ),
+        ("AWS_REGION".to_string(), garage::REGION.to_string()),
+        ("AWS_ENDPOINT_URL".to_string(), bucket.endpoint.clone()),
+    ];
+    let url = format!("s3://{}/backups/nightly", bucket.name);
+    let source = backends::quay_config_with(false, |y| y).await;
+    fixtures::create_user(
+        &source.db_uri,
+        "bob",
+        "correct-horse-battery",
+        "b@example.com",
+    )
+    .await;
+    let c = Client::new(&source, "bob", "correct-horse-battery");
+    skopeo::round_trip(&c, "multiarch", "latest", "multiarch", true);
+    let (ok, out, err) = quayside_env(
+        source.dir.path(),
+        &["backup", "--to", &url, "--with-blobs"],
+        &env,
+    );
+    assert!(ok, "backup to S3: {out}{err}");
+    // The prefix now holds a backup: a second one there is refused.
+    let (ok, _, err) = quayside_env(source.dir.path(), &["backup", "--to", &url], &env);
+    assert!(!ok && err.contains("not empty"), "{err}");
+    // Without credentials the command says which variables it needs.
+    let (ok, _, err) = quayside(source.dir.path(), &["backup", "--to", &format!("{url}-2")]);
+    assert!(!ok && err.contains("AWS_ACCESS_KEY_ID"), "{err}");
+    source.stop().await;
+
+    let target = prepare_quay_config(false).await;
+    let (ok, out, err) = quayside_env(
+        target.dir.path(),
+        &["restore", "--from", &url, "--verify-blobs"],
+        &env,
+    );
+    assert!(ok, "restore from S3: {out}{err}");
+    let restored = target.start().await;
+    let c = Client::new(&restored, "bob", "correct-horse-battery");
+    skopeo::pulls_identical(&c, "multiarch", "latest", "multiarch", true);
+    restored.stop().await;
 }
