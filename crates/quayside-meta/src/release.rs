@@ -25,21 +25,38 @@ impl Db {
                 .execute(&mut *tx)
                 .await?;
             }
-            let res = sqlx::query(
-                "INSERT INTO quayrelease (service_id, version, region_id, reverted, created) \
-                 SELECT s.id, $1, r.id, $2, $3 FROM quayservice s, quayregion r \
-                 WHERE s.name = $4 AND r.name = $5 AND NOT EXISTS (SELECT 1 FROM quayrelease q \
-                 WHERE q.service_id = s.id AND q.region_id = r.id AND q.version = $1)",
+            let service_id: i32 = sqlx::query_scalar("SELECT id FROM quayservice WHERE name = $1")
+                .bind(service)
+                .fetch_one(&mut *tx)
+                .await?;
+            let region_id: i32 = sqlx::query_scalar("SELECT id FROM quayregion WHERE name = $1")
+                .bind(region)
+                .fetch_one(&mut *tx)
+                .await?;
+            let known: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM quayrelease WHERE service_id = $1 AND region_id = $2 \
+                 AND version = $3",
             )
+            .bind(service_id)
+            .bind(region_id)
             .bind(version)
-            .bind(false)
-            .bind(now)
-            .bind(service)
-            .bind(region)
-            .execute(&mut *tx)
+            .fetch_one(&mut *tx)
             .await?;
+            if known == 0 {
+                sqlx::query(
+                    "INSERT INTO quayrelease (service_id, version, region_id, reverted, created) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(service_id)
+                .bind(version)
+                .bind(region_id)
+                .bind(false)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
             tx.commit().await?;
-            res.rows_affected() > 0
+            known == 0
         });
         Ok(added)
     }
