@@ -490,6 +490,7 @@ async fn a_failing_revision_rolls_back_to_the_previous_one() {
         .find_map(|(i, m)| {
             m.ops.iter().find_map(|op| match op {
                 upgrade::ops::Op::CreateTable(t) => Some((i, t.name)),
+                upgrade::ops::Op::CreateHeadTable(name) => Some((i, *name)),
                 _ => None,
             })
         })

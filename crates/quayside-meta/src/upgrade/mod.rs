@@ -190,6 +190,7 @@ pub fn position(revision: &str) -> Option<usize> {
 pub fn online(m: &Migration) -> bool {
     m.ops.iter().all(|op| match op {
         Op::CreateTable(_)
+        | Op::CreateHeadTable(_)
         | Op::CreateIndex(..)
         | Op::InsertLookup(..)
         | Op::Data { .. }

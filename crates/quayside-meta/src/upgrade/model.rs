@@ -131,7 +131,19 @@ impl Model {
             revision: rev,
             detail,
         };
+        let head_table;
+        let op = match *op {
+            Op::CreateHeadTable(name) => {
+                let Some(t) = schema::table(name) else {
+                    return Err(err(format!("{name} is not a table of the head schema")));
+                };
+                head_table = Op::CreateTable(*t);
+                &head_table
+            }
+            _ => op,
+        };
         match *op {
+            Op::CreateHeadTable(_) => {}
             Op::CreateTable(t) | Op::DropTable(t) => {
                 let creating = matches!(op, Op::CreateTable(_)) != back;
                 let def = TableModel::from_table(&t);

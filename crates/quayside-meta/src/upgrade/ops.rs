@@ -28,6 +28,9 @@ pub struct Migration {
 pub enum Op {
     /// `op.create_table`: the whole table, with its indexes and foreign keys.
     CreateTable(Table),
+    /// `op.create_table` of a table unchanged since: its definition is the head's
+    /// ([`crate::schema::table`]), so it is written once.
+    CreateHeadTable(&'static str),
     /// `op.drop_table`: the whole table as it was just before the drop.
     DropTable(Table),
     /// `op.add_column(table, column)`.

@@ -8,7 +8,7 @@
 
 use super::model::{Model, TableModel};
 use super::ops::Op;
-use crate::schema::{self, ColType, Column, Dialect, TableView};
+use crate::schema::{self, ColType, Column, Dialect, Table, TableView};
 
 fn q(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))
@@ -98,8 +98,8 @@ pub fn op_statements(op: &Op, before: &Model, after: &Model, dialect: Dialect) -
     let pg = dialect == Dialect::Postgres;
     let table_after = |name: &str| after.table(name);
     match *op {
-        Op::CreateTable(t) => {
-            let Some(m) = table_after(t.name) else {
+        Op::CreateTable(Table { name, .. }) | Op::CreateHeadTable(name) => {
+            let Some(m) = table_after(name) else {
                 return Vec::new();
             };
             let mut out = vec![schema::create_table_ddl(view(m), dialect)];

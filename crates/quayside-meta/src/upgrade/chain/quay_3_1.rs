@@ -12,45 +12,7 @@ pub(super) static M_5248ddf35167: Migration = Migration {
     title: "Repository Mirror.",
     created: "2019-06-25",
     ops: &[
-        CreateTable(Table {
-            name: "repomirrorrule",
-            pk: "pk_repomirrorrule",
-            pk_column: "id",
-            columns: &[
-                id(),
-                c("uuid", Varchar(36)),
-                c("repository_id", Int),
-                c("creation_date", DateTime),
-                c("rule_type", Int),
-                c("rule_value", Text),
-                n("left_child_id", Int),
-                n("right_child_id", Int),
-            ],
-            indexes: &[
-                ix("repomirrorrule_left_child_id", &["left_child_id"]),
-                ix("repomirrorrule_repository_id", &["repository_id"]),
-                ix("repomirrorrule_right_child_id", &["right_child_id"]),
-                ix("repomirrorrule_rule_type", &["rule_type"]),
-                ux("repomirrorrule_uuid", &["uuid"]),
-            ],
-            fks: &[
-                fk(
-                    "fk_repomirrorrule_left_child_id_repomirrorrule",
-                    "left_child_id",
-                    "repomirrorrule",
-                ),
-                fk(
-                    "fk_repomirrorrule_repository_id_repository",
-                    "repository_id",
-                    "repository",
-                ),
-                fk(
-                    "fk_repomirrorrule_right_child_id_repomirrorrule",
-                    "right_child_id",
-                    "repomirrorrule",
-                ),
-            ],
-        }),
+        CreateHeadTable("repomirrorrule"),
         CreateTable(Table {
             name: "repomirrorconfig",
             pk: "pk_repomirrorconfig",
@@ -135,26 +97,7 @@ pub(super) static M_c13c8052f7a6: Migration = Migration {
     created: "2019-08-19",
     // Test-data population (tester.populate_*) omitted.
     ops: &[
-        CreateTable(Table {
-            name: "robotaccounttoken",
-            pk: "pk_robotaccounttoken",
-            pk_column: "id",
-            columns: &[
-                id(),
-                c("robot_account_id", Int),
-                c("token", Varchar(255)),
-                c("fully_migrated", Bool).default(DBool(false)),
-            ],
-            indexes: &[ux(
-                "robotaccounttoken_robot_account_id",
-                &["robot_account_id"],
-            )],
-            fks: &[fk(
-                "fk_robotaccounttoken_robot_account_id_user",
-                "robot_account_id",
-                "user",
-            )],
-        }),
+        CreateHeadTable("robotaccounttoken"),
         AddColumn("accesstoken", n("token_code", Varchar(255))),
         AddColumn("accesstoken", n("token_name", Varchar(255))),
         CreateIndex("accesstoken", ux("accesstoken_token_name", &["token_name"])),

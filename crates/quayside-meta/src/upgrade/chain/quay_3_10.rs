@@ -580,26 +580,7 @@ pub(super) static M_222debc16e18: Migration = Migration {
                 "user",
             )],
         }),
-        CreateTable(Table {
-            name: "autoprunetaskstatus",
-            pk: "pk_autoprunetaskstatusid",
-            pk_column: "id",
-            columns: &[
-                id(),
-                c("namespace_id", Int),
-                n("last_ran_ms", BigInt),
-                n("status", Text),
-            ],
-            indexes: &[
-                ux("autoprunetaskstatus_namespace_id", &["namespace_id"]),
-                ix("autoprunetaskstatus_last_ran_ms", &["last_ran_ms"]),
-            ],
-            fks: &[fk(
-                "fk_autoprunetaskstatus_namespace_id_user",
-                "namespace_id",
-                "user",
-            )],
-        }),
+        CreateHeadTable("autoprunetaskstatus"),
     ],
 };
 

@@ -88,37 +88,7 @@ pub(super) static M_0988213e0885: Migration = Migration {
     title: "add oauth assigned token table",
     created: "2024-05-15",
     ops: &[
-        CreateTable(Table {
-            name: "oauthassignedtoken",
-            pk: "pk_oauthassignedtoken",
-            pk_column: "id",
-            columns: &[
-                id(),
-                c("uuid", Varchar(255)),
-                c("assigned_user_id", Int),
-                c("application_id", Int),
-                n("redirect_uri", Varchar(255)),
-                c("scope", Varchar(255)),
-                n("response_type", Varchar(255)),
-            ],
-            indexes: &[
-                ux("oauthassignedtoken_uuid", &["uuid"]),
-                ix("oauthassignedtoken_application_id", &["application_id"]),
-                ix("oauthassignedtoken_assigned_user", &["assigned_user_id"]),
-            ],
-            fks: &[
-                fk(
-                    "fk_oauthassignedtoken_application_oauthapplication",
-                    "application_id",
-                    "oauthapplication",
-                ),
-                fk(
-                    "fk_oauthassignedtoken_assigned_user_user",
-                    "assigned_user_id",
-                    "user",
-                ),
-            ],
-        }),
+        CreateHeadTable("oauthassignedtoken"),
         InsertLookup("notificationkind", &["assigned_authorization"]),
     ],
 };
@@ -139,37 +109,7 @@ pub(super) static M_f67fe4871771: Migration = Migration {
     down_revision: Some("66147b81aad2"),
     title: "create tag_notification_sent table",
     created: "2024-05-13",
-    ops: &[CreateTable(Table {
-        name: "tagnotificationsuccess",
-        pk: "pk_tag_notification_success",
-        pk_column: "id",
-        columns: &[
-            id(),
-            c("notification_id", Int),
-            c("tag_id", Int),
-            c("method_id", Int),
-        ],
-        indexes: &[
-            ix(
-                "tagnotificationsuccess_notification_id",
-                &["notification_id"],
-            ),
-            ix("tagnotificationsuccess_tag_id", &["tag_id"]),
-        ],
-        fks: &[
-            fk(
-                "fk_tag_notification_success_notification_id",
-                "notification_id",
-                "repositorynotification",
-            ),
-            fk("fk_tag_notification_success_tag_id", "tag_id", "tag"),
-            fk(
-                "fk_tag_notification_success_method_id",
-                "method_id",
-                "externalnotificationmethod",
-            ),
-        ],
-    })],
+    ops: &[CreateHeadTable("tagnotificationsuccess")],
 };
 
 pub(super) static M_2664723e1b4b: Migration = Migration {

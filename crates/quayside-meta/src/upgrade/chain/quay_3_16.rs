@@ -12,49 +12,8 @@ pub(super) static M_7078c84d14e8: Migration = Migration {
     title: "add_pull_statistics_tables",
     created: "2024-09-30",
     ops: &[
-        CreateTable(Table {
-            name: "tagpullstatistics",
-            pk: "pk_tagpullstatistics",
-            pk_column: "id",
-            columns: &[
-                id(),
-                c("repository_id", Int),
-                c("tag_name", Varchar(255)),
-                c("tag_pull_count", BigInt),
-                c("last_tag_pull_date", DateTime),
-                n("current_manifest_digest", Varchar(255)),
-            ],
-            indexes: &[ux(
-                "tagpullstatistics_repository_id_tag_name",
-                &["repository_id", "tag_name"],
-            )],
-            fks: &[fk(
-                "fk_tagpullstatistics_repository_id_repository",
-                "repository_id",
-                "repository",
-            )],
-        }),
-        CreateTable(Table {
-            name: "manifestpullstatistics",
-            pk: "pk_manifestpullstatistics",
-            pk_column: "id",
-            columns: &[
-                id(),
-                c("repository_id", Int),
-                c("manifest_digest", Varchar(255)),
-                c("manifest_pull_count", BigInt),
-                c("last_manifest_pull_date", DateTime),
-            ],
-            indexes: &[ux(
-                "manifestpullstatistics_repository_id_manifest_digest",
-                &["repository_id", "manifest_digest"],
-            )],
-            fks: &[fk(
-                "fk_manifestpullstatistics_repository_id_repository",
-                "repository_id",
-                "repository",
-            )],
-        }),
+        CreateHeadTable("tagpullstatistics"),
+        CreateHeadTable("manifestpullstatistics"),
     ],
 };
 

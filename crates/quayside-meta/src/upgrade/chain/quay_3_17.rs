@@ -146,64 +146,8 @@ pub(super) static M_285f36ce97fd: Migration = Migration {
     title: "immutability_policy",
     created: "2026-01-19",
     ops: &[
-        CreateTable(Table {
-            name: "namespaceimmutabilitypolicy",
-            pk: "pk_namespaceimmutabilitypolicyid",
-            pk_column: "id",
-            columns: &[
-                id(),
-                c("uuid", Varchar(36)),
-                c("namespace_id", Int),
-                c("policy", Text),
-            ],
-            indexes: &[
-                ix(
-                    "namespaceimmutabilitypolicy_namespace_id",
-                    &["namespace_id"],
-                ),
-                ux("namespaceimmutabilitypolicy_uuid", &["uuid"]),
-            ],
-            fks: &[fk(
-                "fk_namespaceimmutabilitypolicy_namespace_id_user",
-                "namespace_id",
-                "user",
-            )],
-        }),
-        CreateTable(Table {
-            name: "repositoryimmutabilitypolicy",
-            pk: "pk_repositoryimmutabilitypolicyid",
-            pk_column: "id",
-            columns: &[
-                id(),
-                c("uuid", Varchar(36)),
-                c("repository_id", Int),
-                c("namespace_id", Int),
-                c("policy", Text),
-            ],
-            indexes: &[
-                ix(
-                    "repositoryimmutabilitypolicy_repository_id",
-                    &["repository_id"],
-                ),
-                ix(
-                    "repositoryimmutabilitypolicy_namespace_id",
-                    &["namespace_id"],
-                ),
-                ux("repositoryimmutabilitypolicy_uuid", &["uuid"]),
-            ],
-            fks: &[
-                fk(
-                    "fk_repositoryimmutabilitypolicy_repository_id_repository",
-                    "repository_id",
-                    "repository",
-                ),
-                fk(
-                    "fk_repositoryimmutabilitypolicy_namespace_id_user",
-                    "namespace_id",
-                    "user",
-                ),
-            ],
-        }),
+        CreateHeadTable("namespaceimmutabilitypolicy"),
+        CreateHeadTable("repositoryimmutabilitypolicy"),
         InsertLookup(
             "logentrykind",
             &[
@@ -286,25 +230,7 @@ pub(super) static M_414c5e2fc487: Migration = Migration {
     title: "add organization contact email",
     created: "2026-02-25",
     ops: &[
-        CreateTable(Table {
-            name: "organizationcontactemail",
-            pk: "pk_organizationcontactemail",
-            pk_column: "id",
-            columns: &[
-                id(),
-                c("organization_id", Int),
-                n("contact_email", Varchar(255)),
-            ],
-            indexes: &[
-                ux("organizationcontactemail_organization_id", &["organization_id"]),
-                ix("organizationcontactemail_contact_email", &["contact_email"]),
-            ],
-            fks: &[fk(
-                "fk_organizationcontactemail_organization_id_user",
-                "organization_id",
-                "user",
-            )],
-        }),
+        CreateHeadTable("organizationcontactemail"),
         Data {
             what: "copy each organization's email (non-null, shorter than 64 chars) into organizationcontactemail",
             pg: "INSERT INTO organizationcontactemail (organization_id, contact_email) \

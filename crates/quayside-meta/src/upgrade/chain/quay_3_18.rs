@@ -68,68 +68,8 @@ pub(super) static M_6715e4719375: Migration = Migration {
     title: "add_namespace_notification_tables",
     created: "2026-06-15",
     ops: &[
-        CreateTable(Table {
-            name: "namespacenotification",
-            pk: "pk_namespacenotification",
-            pk_column: "id",
-            columns: &[
-                id(),
-                c("uuid", Varchar(255)),
-                c("namespace_id", Int),
-                c("event_id", Int),
-                c("method_id", Int),
-                n("title", Varchar(255)),
-                c("config_json", Text),
-                c("event_config_json", Text).default(DStr("{}")),
-                c("number_of_failures", Int).default(DInt(0)),
-                n("last_ran_ms", BigInt),
-            ],
-            indexes: &[
-                ix("namespacenotification_uuid", &["uuid"]),
-                ix("namespacenotification_namespace_id", &["namespace_id"]),
-            ],
-            fks: &[
-                fk(
-                    "fk_namespacenotification_namespace_id",
-                    "namespace_id",
-                    "user",
-                ),
-                fk(
-                    "fk_namespacenotification_event_id",
-                    "event_id",
-                    "externalnotificationevent",
-                ),
-                fk(
-                    "fk_namespacenotification_method_id",
-                    "method_id",
-                    "externalnotificationmethod",
-                ),
-            ],
-        }),
-        CreateTable(Table {
-            name: "quotanotificationstate",
-            pk: "pk_quotanotificationstate",
-            pk_column: "id",
-            columns: &[
-                id(),
-                c("namespace_id", Int),
-                c("threshold_percent", Int),
-                n("last_notified_at", DateTime),
-                c("cleared", Bool).default(DBool(true)),
-            ],
-            indexes: &[
-                ix("quotanotificationstate_namespace_id", &["namespace_id"]),
-                ux(
-                    "quotanotificationstate_namespace_threshold",
-                    &["namespace_id", "threshold_percent"],
-                ),
-            ],
-            fks: &[fk(
-                "fk_quotanotificationstate_namespace_id",
-                "namespace_id",
-                "user",
-            )],
-        }),
+        CreateHeadTable("namespacenotification"),
+        CreateHeadTable("quotanotificationstate"),
         InsertLookup(
             "externalnotificationevent",
             &["quota_warning", "quota_error"],

@@ -11,28 +11,7 @@ pub(super) static M_4fd6b8463eb2: Migration = Migration {
     down_revision: Some("34c8ef052ec9"),
     title: "Add new DeletedRepository tracking table.",
     created: "2019-12-22",
-    ops: &[CreateTable(Table {
-        name: "deletedrepository",
-        pk: "pk_deletedrepository",
-        pk_column: "id",
-        columns: &[
-            id(),
-            c("repository_id", Int),
-            c("marked", DateTime),
-            c("original_name", Varchar(255)),
-            n("queue_id", Varchar(255)),
-        ],
-        indexes: &[
-            ix("deletedrepository_original_name", &["original_name"]),
-            ix("deletedrepository_queue_id", &["queue_id"]),
-            ux("deletedrepository_repository_id", &["repository_id"]),
-        ],
-        fks: &[fk(
-            "fk_deletedrepository_repository_id_repository",
-            "repository_id",
-            "repository",
-        )],
-    })],
+    ops: &[CreateHeadTable("deletedrepository")],
 };
 
 pub(super) static M_8e6a363784bb: Migration = Migration {
@@ -40,45 +19,7 @@ pub(super) static M_8e6a363784bb: Migration = Migration {
     down_revision: Some("4fd6b8463eb2"),
     title: "add manifestsecuritystatus table",
     created: "2020-03-17",
-    ops: &[CreateTable(Table {
-        name: "manifestsecuritystatus",
-        pk: "pk_manifestsecuritystatus",
-        pk_column: "id",
-        columns: &[
-            id(),
-            c("manifest_id", Int),
-            c("repository_id", Int),
-            c("index_status", Int),
-            c("error_json", Text),
-            c("last_indexed", DateTime),
-            c("indexer_hash", Varchar(128)),
-            c("indexer_version", Int),
-            c("metadata_json", Text),
-        ],
-        indexes: &[
-            ix("manifestsecuritystatus_index_status", &["index_status"]),
-            ix("manifestsecuritystatus_indexer_hash", &["indexer_hash"]),
-            ix(
-                "manifestsecuritystatus_indexer_version",
-                &["indexer_version"],
-            ),
-            ix("manifestsecuritystatus_last_indexed", &["last_indexed"]),
-            ux("manifestsecuritystatus_manifest_id", &["manifest_id"]),
-            ix("manifestsecuritystatus_repository_id", &["repository_id"]),
-        ],
-        fks: &[
-            fk(
-                "fk_manifestsecuritystatus_manifest_id_manifest",
-                "manifest_id",
-                "manifest",
-            ),
-            fk(
-                "fk_manifestsecuritystatus_repository_id_repository",
-                "repository_id",
-                "repository",
-            ),
-        ],
-    })],
+    ops: &[CreateHeadTable("manifestsecuritystatus")],
 };
 
 // Quay inserts each OCI content type separately and ignores a row that already exists.

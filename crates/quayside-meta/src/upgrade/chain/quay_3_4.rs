@@ -12,35 +12,7 @@ pub(super) static M_3383aad1e992: Migration = Migration {
     down_revision: Some("04b9d2191450"),
     title: "Add UploadedBlob table",
     created: "2020-04-21",
-    ops: &[CreateTable(Table {
-        name: "uploadedblob",
-        pk: "pk_uploadedblob",
-        pk_column: "id",
-        columns: &[
-            c("id", BigPk),
-            c("repository_id", Int),
-            c("blob_id", Int),
-            c("uploaded_at", DateTime),
-            c("expires_at", DateTime),
-        ],
-        indexes: &[
-            ix("uploadedblob_blob_id", &["blob_id"]),
-            ix("uploadedblob_expires_at", &["expires_at"]),
-            ix("uploadedblob_repository_id", &["repository_id"]),
-        ],
-        fks: &[
-            fk(
-                "fk_uploadedblob_blob_id_imagestorage",
-                "blob_id",
-                "imagestorage",
-            ),
-            fk(
-                "fk_uploadedblob_repository_id_repository",
-                "repository_id",
-                "repository",
-            ),
-        ],
-    })],
+    ops: &[CreateHeadTable("uploadedblob")],
 };
 
 pub(super) static M_88e64904d000: Migration = Migration {

@@ -14,43 +14,10 @@ pub(super) static M_e9f3e4dbb979: Migration = Migration {
     ops: &[
         // One stored copy creates limit_bytes as Integer; the head has BIGINT and no revision
         // of the chain widens it, so the live one is taken to create BIGINT.
-        CreateTable(Table {
-            name: "userorganizationquota",
-            pk: "pk_userorganizationquota",
-            pk_column: "id",
-            columns: &[id(), c("namespace_id", Int), c("limit_bytes", BigInt)],
-            indexes: &[ux("userorganizationquota_organization", &["namespace_id"])],
-            fks: &[fk(
-                "fk_userorganizationquota_organization",
-                "namespace_id",
-                "user",
-            )],
-        }),
-        CreateTable(Table {
-            name: "quotatype",
-            pk: "pk_quotatype",
-            pk_column: "id",
-            columns: &[id(), c("name", Varchar(255))],
-            indexes: &[],
-            fks: &[],
-        }),
+        CreateHeadTable("userorganizationquota"),
+        CreateHeadTable("quotatype"),
         InsertLookup("quotatype", &["Warning", "Reject"]),
-        CreateTable(Table {
-            name: "quotalimits",
-            pk: "pk_quotalimits",
-            pk_column: "id",
-            columns: &[
-                id(),
-                c("quota_id", Int),
-                c("quota_type_id", Int),
-                c("percent_of_limit", Int),
-            ],
-            indexes: &[ix("quotalimits_quota_id", &["quota_id"])],
-            fks: &[
-                fk("fk_quotalimit_type", "quota_type_id", "quotatype"),
-                fk("fk_quotalimit_id", "quota_id", "userorganizationquota"),
-            ],
-        }),
+        CreateHeadTable("quotalimits"),
         // Dropped again by 8a70b8777089.
         CreateTable(Table {
             name: "repositorysize",

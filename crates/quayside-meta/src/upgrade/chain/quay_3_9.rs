@@ -98,14 +98,7 @@ pub(super) static M_43fea47d641f: Migration = Migration {
     down_revision: Some("a648ab200ab7"),
     title: "create RH subscriptions table",
     created: "2023-03-15",
-    ops: &[CreateTable(Table {
-        name: "redhatsubscriptions",
-        pk: "pk_redhatsubscriptions",
-        pk_column: "id",
-        columns: &[id(), c("user_id", Int), c("account_number", Int)],
-        indexes: &[],
-        fks: &[fk("fk_redhatsubscriptions", "user_id", "user")],
-    })],
+    ops: &[CreateHeadTable("redhatsubscriptions")],
 };
 
 pub(super) static M_0246c2d0e750: Migration = Migration {
@@ -124,18 +117,5 @@ pub(super) static M_ab5a24478052: Migration = Migration {
     down_revision: Some("0246c2d0e750"),
     title: "add_registry_size_table",
     created: "2023-03-07",
-    ops: &[CreateTable(Table {
-        name: "quotaregistrysize",
-        pk: "pk_quotaregistrysizeid",
-        pk_column: "id",
-        columns: &[
-            id(),
-            c("size_bytes", BigInt).default(DInt(0)),
-            c("running", Bool).default(DBool(false)),
-            c("queued", Bool).default(DBool(false)),
-            n("completed_ms", BigInt),
-        ],
-        indexes: &[],
-        fks: &[],
-    })],
+    ops: &[CreateHeadTable("quotaregistrysize")],
 };
