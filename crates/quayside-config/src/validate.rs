@@ -316,7 +316,11 @@ fn distributed_storage(c: &Config, out: &mut Vec<ValidationFailure>) {
         }
         if loc.driver == "SwiftStorage" {
             if let Some(v) = loc.params.get("auth_version") {
-                if !matches!(v.as_u64(), Some(1..=3)) {
+                // Quay's own examples write it as a string ("3") as often as a number.
+                let n = v
+                    .as_u64()
+                    .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()));
+                if !matches!(n, Some(1..=3)) {
                     out.push(ValidationFailure::new(
                         FG,
                         format!("{v} must be either 1, 2, or 3."),

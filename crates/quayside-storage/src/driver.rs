@@ -38,6 +38,7 @@ pub const SUPPORTED_DRIVER_NAMES: &[&str] = &[
     "CloudFlareStorage",
     "AkamaiS3Storage",
     "MultiCDNStorage",
+    "SwiftStorage",
 ];
 
 /// The parameters of Quay's CDN drivers that are the CDN's own; the rest are `S3Storage`'s,
@@ -188,6 +189,8 @@ pub enum DriverKind {
     S3,
     /// Azure Blob Storage: `AzureStorage`.
     Azure,
+    /// OpenStack Swift: `SwiftStorage`.
+    Swift,
     /// Google Cloud Storage through its S3-interoperable XML API with HMAC keys:
     /// `GoogleCloudStorage`. The XML API lacks three S3 calls (ListObjectsV2, multi-object
     /// delete, UploadPartCopy), so this dialect never sends them.
@@ -270,6 +273,7 @@ pub(crate) fn build_operator(loc: &LocationConfig) -> Result<(DriverKind, Operat
             }));
             Ok((DriverKind::Gcs, remote_layers(op)))
         }
+        "SwiftStorage" => Ok((DriverKind::Swift, remote_layers(swift_operator(loc)?))),
         "AzureStorage" => {
             let builder = azure_builder(loc)?;
             let op = Operator::new(builder).map_err(|source| backend(loc, "open", "", source))?;
@@ -283,6 +287,121 @@ pub(crate) fn build_operator(loc: &LocationConfig) -> Result<(DriverKind, Operat
             driver: other.to_string(),
         }),
     }
+}
+
+/// Quay's `SwiftStorage` parameters as an OpenDAL Swift operator whose requests go through a
+/// [`crate::swift::SwiftTransport`] (login, storage URL, token renewal).
+fn swift_operator(loc: &LocationConfig) -> Result<Operator, StorageError> {
+    reject_unexpected(
+        loc,
+        &[
+            "swift_container",
+            "storage_path",
+            "auth_url",
+            "swift_user",
+            "swift_password",
+            "auth_version",
+            "os_options",
+            "ca_cert_path",
+            "temp_url_key",
+            "simple_path_concat",
+            "connect_timeout",
+            "retry_count",
+            "retry_on_ratelimit",
+        ],
+    )?;
+    let container = required_str(loc, "swift_container")?;
+    let root = required_str(loc, "storage_path")?;
+    let auth_url = required_str(loc, "auth_url")?;
+    let user = required_str(loc, "swift_user")?;
+    let password = required_str(loc, "swift_password")?;
+    let invalid = |param: &str, problem: String| StorageError::InvalidParam {
+        location: loc.id.clone(),
+        param: param.to_string(),
+        problem,
+    };
+    // Quay's default is Keystone v2.
+    let version = match loc.params.get("auth_version") {
+        None | Some(Value::Null) => 2,
+        Some(Value::Number(n)) => n.as_u64().unwrap_or(0),
+        Some(Value::String(s)) => s.trim().parse().unwrap_or(0),
+        Some(_) => 0,
+    };
+    let version = match version {
+        1..=3 => version as u8,
+        _ => {
+            return Err(invalid(
+                "auth_version",
+                "must be 1, 2 or 3 (swiftclient's auth versions)".into(),
+            ))
+        }
+    };
+    let os_options = match loc.params.get("os_options") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(m)) => m.clone(),
+        Some(_) => return Err(invalid("os_options", "must be a mapping".into())),
+    };
+    if version == 3
+        && ![
+            "user_domain_name",
+            "user_domain_id",
+            "project_domain_name",
+            "project_domain_id",
+        ]
+        .iter()
+        .any(|k| os_options.get(*k).and_then(Value::as_str).is_some())
+    {
+        return Err(invalid(
+            "os_options",
+            "Swift auth v3 requires a domain (string) in os_options".into(),
+        ));
+    }
+    let mut client = reqwest13::Client::builder();
+    if let Some(path) = optional_str(loc, "ca_cert_path")? {
+        let full = match &loc.config_dir {
+            Some(dir) if !std::path::Path::new(path).is_absolute() => dir.join(path),
+            _ => std::path::PathBuf::from(path),
+        };
+        let pem = std::fs::read(&full).map_err(|e| {
+            invalid(
+                "ca_cert_path",
+                format!("cannot read {}: {e}", full.display()),
+            )
+        })?;
+        let cert = reqwest13::Certificate::from_pem(&pem)
+            .map_err(|e| invalid("ca_cert_path", format!("not a PEM certificate: {e}")))?;
+        client = client.add_root_certificate(cert);
+    }
+    if let Some(t) = loc.params.get("connect_timeout").and_then(Value::as_f64) {
+        client = client.connect_timeout(std::time::Duration::from_secs_f64(t.max(0.1)));
+    }
+    let client = client
+        .build()
+        .map_err(|e| invalid("ca_cert_path", format!("HTTP client: {e}")))?;
+    let http = opendal::HttpTransporter::new(
+        opendal_http_transport_reqwest::ReqwestTransport::new(client),
+    );
+    let login = crate::swift::SwiftLogin {
+        version,
+        auth_url: auth_url.to_string(),
+        user: user.to_string(),
+        password: password.to_string(),
+        os_options,
+    };
+    let transport = crate::swift::SwiftTransport {
+        inner: http.clone(),
+        auth: std::sync::Arc::new(crate::swift::SwiftAuth::new(login, http)),
+    };
+    let builder = opendal::services::Swift::default()
+        .endpoint(crate::swift::PLACEHOLDER)
+        .container(container)
+        .root(root)
+        .token("logged-in-on-first-request");
+    let op = Operator::new(builder).map_err(|source| backend(loc, "open", "", source))?;
+    Ok(op.with_context(
+        opendal::OperationContext::new()
+            .with_http_transport(opendal::HttpTransporter::new(transport)),
+    ))
 }
 
 /// Quay's S3-protocol drivers as one OpenDAL S3 service, each with Quay's parameter names.

@@ -330,7 +330,7 @@ impl Engine {
         match self.kind {
             DriverKind::Local => true,
             DriverKind::Memory => self.op.info().capability().write_can_append,
-            DriverKind::S3 | DriverKind::Azure | DriverKind::Gcs => false,
+            DriverKind::S3 | DriverKind::Azure | DriverKind::Gcs | DriverKind::Swift => false,
         }
     }
 

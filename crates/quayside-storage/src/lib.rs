@@ -18,6 +18,7 @@ mod distributed;
 mod engine;
 mod error;
 mod sas;
+mod swift;
 mod upload;
 
 pub use distributed::DistributedStorage;

@@ -40,6 +40,7 @@ pub mod rows;
 mod server;
 pub mod sql;
 pub mod storage;
+pub mod swift;
 
 pub use db::{backends, postgres_admin_url, TestDb, DEFAULT_POSTGRES_URL, POSTGRES_URL_ENV};
 pub use quayside_meta::Backend;

@@ -592,17 +592,18 @@ async fn location_keys(
     engine.list(prefix).await.expect("list")
 }
 
-/// Quay's three clouds in one config: S3 (Garage), Azure (Azurite) and GCS (its XML API
-/// dialect, Garage behind a gate refusing what GCS lacks). `config check` passes with every
+/// Quay's clouds in one config: S3 (Garage), Azure (Azurite), GCS (its XML API dialect,
+/// Garage behind a gate refusing what GCS lacks) and OpenStack Swift (a one-node cluster). `config check` passes with every
 /// location probed, and each location, made the preferred one in turn
 /// (`QUAY_DISTRIBUTED_STORAGE_PREFERENCE`), takes a skopeo push and serves it back
 /// byte-identical, the blobs landing under Quay's keys in that location's store.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s3_azure_and_gcs_locations_each_serve_pushes_and_pulls() {
+async fn s3_azure_gcs_and_swift_locations_each_serve_pushes_and_pulls() {
     let bucket = quayside_testkit::garage::bucket();
     let container = quayside_testkit::azurite::container();
     let gate = quayside_testkit::gcs::gate().await;
-    let locations: [(&str, &str, Params); 3] = [
+    let swift = quayside_testkit::swift::container();
+    let locations: [(&str, &str, Params); 4] = [
         ("s3_us", "S3Storage", bucket.s3_storage_params(STORAGE_PATH)),
         (
             "azure_eu",
@@ -614,6 +615,11 @@ async fn s3_azure_and_gcs_locations_each_serve_pushes_and_pulls() {
             "GoogleCloudStorage",
             gate.gcs_storage_params(STORAGE_PATH),
         ),
+        (
+            "swift_ap",
+            "SwiftStorage",
+            swift.swift_storage_params(STORAGE_PATH),
+        ),
     ];
     let map = |yaml: String| {
         let start = yaml
@@ -624,7 +630,7 @@ async fn s3_azure_and_gcs_locations_each_serve_pushes_and_pulls() {
         for (id, driver, params) in &locations {
             block.push_str(&location_block(id, driver, params));
         }
-        block.push_str("DISTRIBUTED_STORAGE_PREFERENCE: [s3_us, azure_eu, gcs_asia]\n");
+        block.push_str("DISTRIBUTED_STORAGE_PREFERENCE: [s3_us, azure_eu, gcs_asia, swift_ap]\n");
         block.push_str("DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS: [s3_us]\n");
         format!("{}{block}{}", &yaml[..start], &yaml[end..])
     };
