@@ -607,3 +607,18 @@ impl Db {
         Ok(())
     }
 }
+
+impl Db {
+    /// Removes the user's star from a repository (nothing when there is none).
+    pub async fn unstar_repository(
+        &self,
+        user_id: i64,
+        repository_id: i64,
+    ) -> Result<(), MetaError> {
+        const SQL: &str = "DELETE FROM star WHERE user_id = $1 AND repository_id = $2";
+        with_pool!(self, pool => {
+            sqlx::query(SQL).bind(id32(user_id)?).bind(id32(repository_id)?).execute(pool).await.map(|_| ())
+        })?;
+        Ok(())
+    }
+}

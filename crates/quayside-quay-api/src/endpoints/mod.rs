@@ -14,6 +14,7 @@ pub(crate) mod permission;
 pub(crate) mod prototype;
 pub(crate) mod repository;
 pub(crate) mod robot;
+pub(crate) mod star;
 pub(crate) mod superuser;
 pub(crate) mod tag;
 pub(crate) mod tag_expiration;
@@ -35,6 +36,7 @@ pub(crate) fn operations(settings: &QuayApiSettings) -> Vec<Operation> {
     ops.extend(user::operations(settings));
     ops.extend(superuser::operations(settings));
     ops.extend(apptoken::operations(settings));
+    ops.extend(star::operations(settings));
     ops.extend(tag::operations(settings));
     ops.extend(manifest::operations(settings));
     ops

@@ -317,12 +317,12 @@ async fn create_repo(ctx: Ctx) -> ApiResult {
 
 // ---- list --------------------------------------------------------------------------------
 
-fn encode_page_token(start_id: i64) -> String {
+pub(crate) fn encode_page_token(start_id: i64) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(json!({ "start_id": start_id }).to_string())
 }
 
-fn decode_page_token(token: &str) -> Option<i64> {
+pub(crate) fn decode_page_token(token: &str) -> Option<i64> {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(token.trim_end_matches('='))
         .ok()?;
