@@ -11,6 +11,7 @@ mod error;
 pub mod gc;
 pub mod identity;
 pub mod logs;
+pub mod messages;
 pub mod orgs;
 pub mod permissions;
 pub mod queue;

@@ -8,6 +8,7 @@ use crate::QuayApiSettings;
 pub(crate) mod apptoken;
 pub(crate) mod logs;
 pub(crate) mod manifest;
+pub(crate) mod messages;
 pub(crate) mod misc;
 pub(crate) mod organization;
 pub(crate) mod permission;
@@ -37,6 +38,7 @@ pub(crate) fn operations(settings: &QuayApiSettings) -> Vec<Operation> {
     ops.extend(superuser::operations(settings));
     ops.extend(apptoken::operations(settings));
     ops.extend(star::operations(settings));
+    ops.extend(messages::operations(settings));
     ops.extend(tag::operations(settings));
     ops.extend(manifest::operations(settings));
     ops
