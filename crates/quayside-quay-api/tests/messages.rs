@@ -5,7 +5,6 @@
 mod common;
 
 use common::*;
-use quayside_testkit::backends;
 use serde_json::json;
 
 #[tokio::test]
