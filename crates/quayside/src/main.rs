@@ -657,6 +657,12 @@ async fn serve(cli: &Cli, no_migrate: bool, no_workers: bool) -> anyhow::Result<
         // Quay's registry mode migrates at every start; so does serve, under the same
         // upgrade-path rules as `quayside migrate` (offline steps included).
         if let SchemaState::OtherRevision(found) = db.schema_state().await? {
+            if config.is_readonly() {
+                anyhow::bail!(
+                    "the database is at Quay revision {found}, not {ALEMBIC_REVISION}, and a \
+                     read-only registry does not migrate it; run `quayside migrate` first"
+                );
+            }
             let plan = upgrade::plan(Some(&found), &upgrade::Target::Head)?;
             let secrets = upgrade_secrets(config)?;
             let report = db

@@ -283,3 +283,91 @@ async fn quayside_leaves_a_database_quay_can_take_back() {
         run.stop().await;
     }
 }
+
+/// A read-only registry never migrates: started on a database one release back, `serve`
+/// refuses and names the command to run, and the database stays where it was.
+#[tokio::test]
+async fn a_read_only_registry_refuses_to_migrate() {
+    let current = releases::current().expect("current release");
+    let n1 =
+        releases::by_name(&format!("{}.{}", current.minor.0, current.minor.1 - 1)).expect("N-1");
+    let p = prepare_quay_config(false).await;
+    let (ok, out, err) = migrate(&p, &["--to", &n1.name()]);
+    assert!(ok, "{out}{err}");
+    // The documented read-only key: generated, then inserted and approved.
+    let dir = p.dir.path();
+    let out = run(&["keys", "generate", "quay-readonly"], dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let kid = std::fs::read_to_string(dir.join("quay-readonly.kid")).expect("kid");
+    let jwk = std::fs::read_to_string(dir.join("quay-readonly.jwk")).expect("jwk");
+    let db = Db::connect(&p.db_uri, &ConnectOptions::default())
+        .await
+        .expect("connect");
+    let now = chrono::Utc::now().naive_utc();
+    with_pool!(db, pool => {
+        sqlx::query(
+            "INSERT INTO servicekey (name, service, metadata, kid, jwk, created_date, expiration_date) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind("quay-readonly")
+        .bind("quay")
+        .bind("{}")
+        .bind(&kid)
+        .bind(&jwk)
+        .bind(now)
+        .bind(now + chrono::Duration::days(30))
+        .execute(pool)
+        .await
+        .map(|_| ())
+    })
+    .expect("insert servicekey");
+    db.close().await;
+    let config = dir.join("config.yaml");
+    let yaml = std::fs::read_to_string(&config).expect("config");
+    let yaml = yaml
+        .replace(
+            &format!(
+                "INSTANCE_SERVICE_KEY_KID_LOCATION: {}/quay.kid",
+                dir.display()
+            ),
+            &format!(
+                "INSTANCE_SERVICE_KEY_KID_LOCATION: {}/quay-readonly.kid",
+                dir.display()
+            ),
+        )
+        .replace(
+            &format!("INSTANCE_SERVICE_KEY_LOCATION: {}/quay.pem", dir.display()),
+            &format!(
+                "INSTANCE_SERVICE_KEY_LOCATION: {}/quay-readonly.pem",
+                dir.display()
+            ),
+        );
+    std::fs::write(&config, format!("{yaml}REGISTRY_STATE: readonly\n")).expect("write");
+
+    let port = crate::harness::free_port().to_string();
+    let out = run(
+        &[
+            "--config-dir",
+            dir.to_str().expect("utf8"),
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ],
+        dir,
+    );
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("read-only registry does not migrate") && text.contains(n1.head),
+        "{text}"
+    );
+    assert_eq!(revision(&p.db_uri).await, n1.head, "nothing was migrated");
+}
