@@ -233,11 +233,11 @@ fn libpq(db_uri: &str) -> Result<(String, Option<String>), BackupError> {
     };
     let mut url = url::Url::parse(&normalized)
         .map_err(|e| BackupError::Refused(format!("DB_URI is not a valid URI: {e}")))?;
+    // Percent-decoded as libpq decodes a URI's password ('+' stays '+').
     let password = url.password().map(|p| {
-        url::form_urlencoded::parse(format!("p={p}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default()
+        percent_encoding::percent_decode_str(p)
+            .decode_utf8_lossy()
+            .into_owned()
     });
     let _ = url.set_password(None);
     Ok((url.to_string(), password))
@@ -667,4 +667,21 @@ async fn copy_in(engine: &Engine, file: &Path, path: &str) -> Result<(), BackupE
 
 fn bytes_of(b: &[u8]) -> bytes::Bytes {
     bytes::Bytes::copy_from_slice(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn libpq_uri_keeps_the_password_out_and_decodes_it() {
+        let (uri, password) =
+            libpq("postgresql+psycopg2://quay:p%40ss+word@db.example:5432/quay").expect("uri");
+        assert_eq!(uri, "postgresql://quay@db.example:5432/quay");
+        assert_eq!(password.as_deref(), Some("p@ss+word"));
+        let (uri, password) = libpq("postgresql://db.example/quay").expect("uri");
+        assert_eq!(uri, "postgresql://db.example/quay");
+        assert_eq!(password, None);
+        assert!(libpq("not a uri").is_err());
+    }
 }
