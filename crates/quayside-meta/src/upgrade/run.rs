@@ -8,7 +8,7 @@ use super::model::Model;
 use super::ops::Op;
 use super::{sql, Plan, CHAIN};
 use crate::db::Backend;
-use crate::schema::{self, Dialect};
+use crate::schema::Dialect;
 use crate::{Db, MetaError, Pool};
 
 /// What [`Db::upgrade`] did.
@@ -58,8 +58,8 @@ impl Db {
                 "INSERT INTO \"alembic_version\" (\"version_num\") VALUES ('{}')",
                 plan.target
             ));
-            stmts.extend(schema::quayside_tables_ddl(d));
             self.run_in_tx(&stmts, None).await?;
+            // quayside's own tables and their version row.
             self.ensure_quayside_tables().await?;
             return Ok(UpgradeReport {
                 applied: Vec::new(),

@@ -101,6 +101,42 @@ async fn suite(postgres: bool) {
     }
     restored.stop().await;
 
+    // Storage that already holds a blob, next to an empty database: refused, and the
+    // database stays empty.
+    let target = prepare_quay_config(postgres).await;
+    let stray = target.dir.path().join("storage/sha256/ab/abcd");
+    std::fs::create_dir_all(stray.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&stray, b"left over").expect("stray blob");
+    let (ok, _, err) = quayside(target.dir.path(), &["restore", "--from", b]);
+    assert!(
+        !ok && err.contains("already holds blobs"),
+        "[{label}] {err}"
+    );
+    let db = quayside_meta::Db::connect(&target.db_uri, &quayside_meta::ConnectOptions::default())
+        .await
+        .expect("connect");
+    assert_eq!(
+        db.schema_state().await.expect("state"),
+        quayside_meta::SchemaState::Empty,
+        "[{label}] a refused restore wrote the database"
+    );
+    db.close().await;
+    if let Some(pg) = target.pg {
+        pg.cleanup().await;
+    }
+    // A configuration on the other database backend: refused, naming both.
+    let other = prepare_quay_config(!postgres).await;
+    let (ok, _, err) = quayside(other.dir.path(), &["restore", "--from", b]);
+    let want = if postgres {
+        "holds a postgres database"
+    } else {
+        "holds a sqlite database"
+    };
+    assert!(!ok && err.contains(want), "[{label}] {err}");
+    if let Some(pg) = other.pg {
+        pg.cleanup().await;
+    }
+
     // A backup that lost a blob: the restore says which one is missing.
     let blobs = backup.join("blobs");
     let victim = find_file(&blobs).expect("a blob file");
