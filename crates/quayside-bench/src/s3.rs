@@ -68,8 +68,8 @@ impl S3Setup {
         )
     }
 
-    /// The S3 server's own rate for one object of `data`: a streaming PUT and a GET through
-    /// OpenDAL's S3 client (what quayside uses), in MB/s.
+    /// The S3 server's own rate for one object of `data`: a streaming PUT (one part in
+    /// flight at a time) and a GET through OpenDAL's S3 client (what quayside uses), in MB/s.
     pub async fn reference(&self, data: &Bytes, chunk: usize) -> Result<(f64, f64)> {
         let mut params = serde_json::Map::new();
         for (k, v) in self.reference.s3_storage_params("/reference") {
@@ -85,7 +85,7 @@ impl S3Setup {
         let path = format!("object-{}", uuid::Uuid::new_v4());
         let started = Instant::now();
         let mut w = engine
-            .writer(&path, false)
+            .writer_sequential(&path)
             .await
             .context("reference writer")?;
         for part in data.chunks(chunk.max(1)) {

@@ -226,7 +226,38 @@ fn remote_layers(op: Operator) -> Operator {
     )
 }
 
-pub(crate) fn build_operator(loc: &LocationConfig) -> Result<(DriverKind, Operator), StorageError> {
+/// What opening a location builds: its driver kind, its operator, and (for a Swift location
+/// with a `temp_url_key`) the signer of its direct-download URLs.
+pub(crate) struct Built {
+    pub kind: DriverKind,
+    pub op: Operator,
+    pub swift_temp_url: Option<crate::swift::SwiftTempUrl>,
+}
+
+impl From<(DriverKind, Operator)> for Built {
+    fn from((kind, op): (DriverKind, Operator)) -> Built {
+        Built {
+            kind,
+            op,
+            swift_temp_url: None,
+        }
+    }
+}
+
+pub(crate) fn build_operator(loc: &LocationConfig) -> Result<Built, StorageError> {
+    if loc.driver == "SwiftStorage" {
+        install_http_transport();
+        let (op, swift_temp_url) = swift_operator(loc)?;
+        return Ok(Built {
+            kind: DriverKind::Swift,
+            op: remote_layers(op),
+            swift_temp_url,
+        });
+    }
+    build_plain_operator(loc).map(Built::from)
+}
+
+fn build_plain_operator(loc: &LocationConfig) -> Result<(DriverKind, Operator), StorageError> {
     if loc.driver != "LocalStorage" {
         install_http_transport();
     }
@@ -273,7 +304,6 @@ pub(crate) fn build_operator(loc: &LocationConfig) -> Result<(DriverKind, Operat
             }));
             Ok((DriverKind::Gcs, remote_layers(op)))
         }
-        "SwiftStorage" => Ok((DriverKind::Swift, remote_layers(swift_operator(loc)?))),
         "AzureStorage" => {
             let builder = azure_builder(loc)?;
             let op = Operator::new(builder).map_err(|source| backend(loc, "open", "", source))?;
@@ -290,8 +320,11 @@ pub(crate) fn build_operator(loc: &LocationConfig) -> Result<(DriverKind, Operat
 }
 
 /// Quay's `SwiftStorage` parameters as an OpenDAL Swift operator whose requests go through a
-/// [`crate::swift::SwiftTransport`] (login, storage URL, token renewal).
-fn swift_operator(loc: &LocationConfig) -> Result<Operator, StorageError> {
+/// [`crate::swift::SwiftTransport`] (login, storage URL, token renewal), and the signer of its
+/// temp URLs when `temp_url_key` is set (the same login serves both).
+fn swift_operator(
+    loc: &LocationConfig,
+) -> Result<(Operator, Option<crate::swift::SwiftTempUrl>), StorageError> {
     reject_unexpected(
         loc,
         &[
@@ -320,6 +353,31 @@ fn swift_operator(loc: &LocationConfig) -> Result<Operator, StorageError> {
         param: param.to_string(),
         problem,
     };
+    // Quay's `simple_path_concat` appends the layout path to `storage_path` without a `/`.
+    // With a `storage_path` that ends in `/` the names are the same as without it; otherwise
+    // they would be `<storage_path>sha256/...`, which quayside does not write, so such a
+    // config is refused rather than served with objects at other names than Quay's.
+    let simple_concat = match loc.params.get("simple_path_concat") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            return Err(invalid(
+                "simple_path_concat",
+                "must be true or false".into(),
+            ))
+        }
+    };
+    let stripped = root.trim_start_matches('/');
+    if simple_concat && !stripped.is_empty() && !stripped.ends_with('/') {
+        return Err(invalid(
+            "simple_path_concat",
+            format!(
+                "with storage_path {root:?} Quay names objects {stripped}sha256/...; quayside \
+                 keeps them under {stripped}/ only: end storage_path with '/' (the same \
+                 object names either way) or set simple_path_concat to false"
+            ),
+        ));
+    }
     // Quay's default is Keystone v2.
     let version = match loc.params.get("auth_version") {
         None | Some(Value::Null) => 2,
@@ -388,20 +446,37 @@ fn swift_operator(loc: &LocationConfig) -> Result<Operator, StorageError> {
         password: password.to_string(),
         os_options,
     };
-    let transport = crate::swift::SwiftTransport {
-        inner: http.clone(),
-        auth: std::sync::Arc::new(crate::swift::SwiftAuth::new(login, http)),
-    };
+    let auth = std::sync::Arc::new(crate::swift::SwiftAuth::new(login, http.clone()));
+    let temp_url = optional_str(loc, "temp_url_key")?.map(|key| crate::swift::SwiftTempUrl {
+        key: key.to_string(),
+        container: container.to_string(),
+        prefix: swift_object_prefix(root),
+        auth: auth.clone(),
+    });
+    let transport = crate::swift::SwiftTransport { inner: http, auth };
     let builder = opendal::services::Swift::default()
         .endpoint(crate::swift::PLACEHOLDER)
         .container(container)
         .root(root)
         .token("logged-in-on-first-request");
     let op = Operator::new(builder).map_err(|source| backend(loc, "open", "", source))?;
-    Ok(op.with_context(
+    let op = op.with_context(
         opendal::OperationContext::new()
             .with_http_transport(opendal::HttpTransporter::new(transport)),
-    ))
+    );
+    Ok((op, temp_url))
+}
+
+/// The object-name prefix of a Swift location, as Quay joins `storage_path` (leading `/`
+/// dropped) and a layout path: `datastorage/registry/` for `/datastorage/registry`, nothing
+/// for `/`.
+fn swift_object_prefix(storage_path: &str) -> String {
+    let trimmed = storage_path.trim_matches('/');
+    if trimmed.is_empty() {
+        String::new()
+    } else {
+        format!("{trimmed}/")
+    }
 }
 
 /// Quay's S3-protocol drivers as one OpenDAL S3 service, each with Quay's parameter names.

@@ -30,12 +30,27 @@ pub struct Engine {
     azure_signer: Option<Arc<crate::sas::AzureSigner>>,
     /// The CDN a direct download is sent through (Quay's CDN drivers), with AWS's ranges.
     cdn: Option<Arc<(driver::Cdn, Option<crate::cdn::AwsIpRanges>)>>,
+    /// Signs temp URLs of a Swift location that has a `temp_url_key`.
+    swift_temp_url: Option<Arc<crate::swift::SwiftTempUrl>>,
+    /// Whether writes go out as [`WRITE_PART`]-sized parts, [`WRITE_CONCURRENCY`] in flight.
+    concurrent_parts: bool,
 }
+
+/// Part size of a streaming write to an S3, GCS or Azure location.
+const WRITE_PART: usize = 8 * 1024 * 1024;
+/// Parts of one write in flight at once: a write returns while earlier parts are still being
+/// sent, so the client's socket keeps being read (and hashed) while the store takes the
+/// previous part. At most `(WRITE_CONCURRENCY + 1) * WRITE_PART` bytes of a write are held.
+const WRITE_CONCURRENCY: usize = 2;
 
 impl Engine {
     /// Opens a location from its Quay configuration.
     pub fn open(loc: &LocationConfig) -> Result<Engine, StorageError> {
-        let (kind, op) = driver::build_operator(loc)?;
+        let driver::Built {
+            kind,
+            op,
+            swift_temp_url,
+        } = driver::build_operator(loc)?;
         let local_root = driver::local_root(loc)?.map(Arc::new);
         let azure_signer = driver::azure_signer(loc)?.map(Arc::new);
         let cdn = driver::cdn_with_ranges(loc)?.map(Arc::new);
@@ -46,6 +61,8 @@ impl Engine {
             local_root,
             azure_signer,
             cdn,
+            swift_temp_url: swift_temp_url.map(Arc::new),
+            concurrent_parts: matches!(kind, DriverKind::S3 | DriverKind::Gcs | DriverKind::Azure),
         })
     }
 
@@ -59,6 +76,8 @@ impl Engine {
             local_root: None,
             azure_signer: None,
             cdn: None,
+            swift_temp_url: None,
+            concurrent_parts: false,
         }
     }
 
@@ -164,7 +183,7 @@ impl Engine {
 
     /// A URL that reads `path` directly from the store for `expires` (an S3 presigned URL; an
     /// Azure service SAS signed with the account key, as Quay's, or the configured
-    /// `sas_token`), carrying a signature but never the credentials; `None` for stores a
+    /// `sas_token`; a Swift temp URL when the location has a `temp_url_key`), carrying a signature but never the credentials; `None` for stores a
     /// client cannot reach on its own (LocalStorage, memory). Signing is local: nothing is
     /// sent to the store.
     pub async fn presigned_read(
@@ -215,6 +234,13 @@ impl Engine {
         if let Some(signer) = &self.azure_signer {
             return Ok(Some(signer.read_url(path, expires, chrono::Utc::now())));
         }
+        if let Some(signer) = &self.swift_temp_url {
+            return signer
+                .read_url(path, expires, std::time::SystemTime::now())
+                .await
+                .map(Some)
+                .map_err(|e| self.err("presign", path, e));
+        }
         if !matches!(
             self.kind,
             DriverKind::S3 | DriverKind::Azure | DriverKind::Gcs
@@ -250,6 +276,14 @@ impl Engine {
         self.writer_resuming(path, append, Sha256::new()).await
     }
 
+    /// A writer that sends an object store one part at a time, waiting for each (what a
+    /// plain single-stream client does): the benchmark's reference for the store's own rate.
+    pub async fn writer_sequential(&self, path: &str) -> Result<HashingWriter, StorageError> {
+        let mut engine = self.clone();
+        engine.concurrent_parts = false;
+        engine.writer(path, false).await
+    }
+
     /// Like [`Engine::writer`], but the running digest starts from `prior`: the hash of the
     /// bytes the object already holds (an append to a chunked upload), so the digest at
     /// [`HashingWriter::finish_with_state`] covers the whole object without reading it back.
@@ -266,15 +300,16 @@ impl Engine {
                     .await
                     .map_err(|e| self.io_err("open for write", path, e))?,
             ),
-            None => Sink::Dal {
-                inner: self
-                    .op
-                    .writer_with(path)
-                    .append(append)
-                    .await
-                    .map_err(|e| self.err("open for write", path, e))?,
-                hasher: prior,
-            },
+            None => {
+                let mut w = self.op.writer_with(path).append(append);
+                if !append && self.concurrent_parts {
+                    w = w.chunk(WRITE_PART).concurrent(WRITE_CONCURRENCY);
+                }
+                Sink::Dal {
+                    inner: w.await.map_err(|e| self.err("open for write", path, e))?,
+                    hasher: prior,
+                }
+            }
         };
         Ok(HashingWriter {
             engine: self.clone(),
@@ -539,6 +574,14 @@ impl Engine {
                 location: self.id.clone(),
                 found: String::from_utf8_lossy(&found).into_owned(),
             });
+        }
+        // As Quay's Swift driver: with a temp_url_key, the probe is also read through a
+        // direct-download URL, so a wrong key is found at start and not by every client.
+        if let Some(signer) = &self.swift_temp_url {
+            signer
+                .check(layout::VERIFY_PATH, layout::VERIFY_CONTENTS)
+                .await
+                .map_err(|e| self.err("direct download", layout::VERIFY_PATH, e))?;
         }
         Ok(())
     }

@@ -103,6 +103,8 @@ impl UploadParts {
 const MAX_COPY_RANGE: u64 = 5 * 1024 * 1024 * 1024;
 /// Part size for assembling a blob: what is held in memory per assembly at most.
 const ASSEMBLY_CHUNK: usize = 16 * 1024 * 1024;
+/// Parts copied at once while assembling (server-side copies on S3, so little is held here).
+const ASSEMBLY_CONCURRENCY: usize = 4;
 
 impl Engine {
     /// How this location keeps an upload in progress.
@@ -161,6 +163,7 @@ impl Engine {
             .op()
             .writer_with(to)
             .chunk(ASSEMBLY_CHUNK)
+            .concurrent(ASSEMBLY_CONCURRENCY)
             .await
             .map_err(|e| self.dal_err("open for write", to, e))?;
         let copied = async {

@@ -824,3 +824,98 @@ async fn swift_logs_in_through_keystone_v3_and_v2() {
         assert!(err.to_string().contains("Keystone"), "v{version}: {err}");
     }
 }
+
+/// Quay's `temp_url_key`: a Swift location signs temp URLs that the cluster's `tempurl`
+/// middleware accepts with no token (whole object and ranges), that name Quay's object and
+/// carry no credentials, and that are refused for another object. Checking the location
+/// reads the probe through one; a wrong key fails it with Quay's message. Without the key
+/// there is no direct download (Quay proxies then).
+#[tokio::test]
+async fn swift_signs_temp_urls_with_the_temp_url_key() {
+    let container = swift::container();
+    let mut params = params_object(container.swift_storage_params("/datastorage/registry"));
+    params["temp_url_key"] = swift::TEMP_URL_KEY.into();
+    let engine = Engine::open(&location("swift_dd", "SwiftStorage", params.clone())).expect("open");
+    let data = testsuite::pattern(5_000, 9);
+    let path = "sha256/ab/signed-object";
+    engine.put(path, data.clone()).await.expect("put");
+    let url = engine
+        .presigned_read(path, std::time::Duration::from_secs(60))
+        .await
+        .expect("sign")
+        .expect("a temp URL");
+    assert!(
+        url.contains(&format!(
+            "/{}/datastorage/registry/sha256/ab/signed-object?temp_url_sig=",
+            container.name
+        )),
+        "{url}"
+    );
+    assert!(url.contains("&temp_url_expires="), "{url}");
+    assert!(
+        !url.contains(swift::KEY) && !url.contains(swift::TEMP_URL_KEY),
+        "{url}"
+    );
+    signed_url_reads(&engine, &url, &data).await;
+    let other = url.replace("signed-object", "other-object");
+    let refused = reqwest::Client::new()
+        .get(&other)
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(refused.status(), 401, "{other}");
+    engine
+        .validate()
+        .await
+        .expect("the probe reads through a temp URL");
+
+    params["temp_url_key"] = "not-the-accounts-key".into();
+    let wrong =
+        Engine::open(&location("swift_dd_bad", "SwiftStorage", params.clone())).expect("open");
+    let err = wrong
+        .validate()
+        .await
+        .expect_err("a wrong key fails the check");
+    assert!(
+        err.to_string().contains(
+            "Direct download URL failed with status code 401. Please check your temp-url-key."
+        ),
+        "{err}"
+    );
+    params
+        .as_object_mut()
+        .expect("object")
+        .remove("temp_url_key");
+    let plain = Engine::open(&location("swift_plain", "SwiftStorage", params)).expect("open");
+    assert_eq!(
+        plain
+            .presigned_read(path, std::time::Duration::from_secs(60))
+            .await
+            .expect("no error"),
+        None
+    );
+}
+
+/// `simple_path_concat` with a `storage_path` that does not end in `/` would put objects at
+/// `<storage_path>sha256/...`: refused, naming the key; ending it in `/` gives Quay's names.
+#[test]
+fn swift_simple_path_concat_is_checked() {
+    let container = swift::Container {
+        name: "c".into(),
+        auth_url: "http://127.0.0.1:1/auth/v1.0".into(),
+    };
+    let mut params = params_object(container.swift_storage_params("/registry"));
+    params["simple_path_concat"] = true.into();
+    let err = Engine::open(&location("swift_concat", "SwiftStorage", params.clone()))
+        .expect_err("refused");
+    let text = err.to_string();
+    assert!(
+        text.contains("swift_concat") && text.contains("simple_path_concat"),
+        "{text}"
+    );
+    params["storage_path"] = "/registry/".into();
+    Engine::open(&location("swift_concat", "SwiftStorage", params.clone()))
+        .expect("a trailing / names objects as Quay does");
+    params["simple_path_concat"] = "yes".into();
+    assert!(Engine::open(&location("swift_concat", "SwiftStorage", params)).is_err());
+}

@@ -1,7 +1,8 @@
 //! A real OpenStack Swift for tests: a one-node, one-replica cluster (Debian's `swift-*`
 //! servers and `memcached`), started once per test process on loopback ports, with
 //! tempauth (auth v1), the middleware a production proxy runs (copy, static and dynamic
-//! large objects, JSON listings) and one fresh container per test.
+//! large objects, JSON listings, temp URLs with the account's key [`TEMP_URL_KEY`]) and one
+//! fresh container per test.
 //!
 //! Without the servers, [`swift`] PANICS: a storage test never passes without its server.
 //! `.ci/run` installs them (Debian `swift-proxy swift-account swift-container swift-object
@@ -20,6 +21,9 @@ use crate::server::{free_port, spawn_with_lifeline};
 /// tempauth's account, user and key.
 pub const USER: &str = "test:tester";
 pub const KEY: &str = "testing";
+/// The account's `X-Account-Meta-Temp-URL-Key`: what Quay's `temp_url_key` must be for
+/// direct downloads to be accepted.
+pub const TEMP_URL_KEY: &str = "quayside-temp-url-key";
 
 /// The process's Swift cluster.
 pub struct Swift {
@@ -140,10 +144,27 @@ impl Swift {
                 )
             });
             match created {
-                Ok((201 | 202, _)) => return Ok(()),
+                Ok((201 | 202, _)) => return self.set_temp_url_key(),
                 other if Instant::now() > deadline => return Err(format!("{other:?}")),
                 _ => std::thread::sleep(Duration::from_millis(200)),
             }
+        }
+    }
+
+    /// Sets the account's temp URL key to [`TEMP_URL_KEY`] (idempotent).
+    fn set_temp_url_key(&self) -> Result<(), String> {
+        let (token, account) = self.login()?;
+        match request(
+            self.proxy_port,
+            "POST",
+            &account,
+            &[
+                ("X-Auth-Token", &token),
+                ("X-Account-Meta-Temp-URL-Key", TEMP_URL_KEY),
+            ],
+        )? {
+            (204, _) => Ok(()),
+            other => Err(format!("setting the account's temp URL key: {other:?}")),
         }
     }
 
@@ -276,14 +297,15 @@ fn start() -> Result<Swift, String> {
     write(
         &etc.join("proxy-server.conf"),
         &format!(
-            "{}[pipeline:main]\npipeline = catch_errors gatekeeper cache listing_formats tempauth \
-             copy slo dlo proxy-server\n\
+            "{}[pipeline:main]\npipeline = catch_errors gatekeeper cache listing_formats tempurl \
+             tempauth copy slo dlo proxy-server\n\
              [app:proxy-server]\nuse = egg:swift#proxy\naccount_autocreate = true\n\
              [filter:gatekeeper]\nuse = egg:swift#gatekeeper\n\
              [filter:listing_formats]\nuse = egg:swift#listing_formats\n\
              [filter:copy]\nuse = egg:swift#copy\n\
              [filter:slo]\nuse = egg:swift#slo\n\
              [filter:dlo]\nuse = egg:swift#dlo\n\
+             [filter:tempurl]\nuse = egg:swift#tempurl\nallowed_digests = sha1 sha256 sha512\n\
              [filter:tempauth]\nuse = egg:swift#tempauth\nuser_test_tester = {KEY} .admin\n\
              token_life = 86400\n\
              [filter:cache]\nuse = egg:swift#memcache\nmemcache_servers = 127.0.0.1:{cache}\n\

@@ -593,7 +593,8 @@ async fn location_keys(
 }
 
 /// Quay's clouds in one config: S3 (Garage), Azure (Azurite), GCS (its XML API dialect,
-/// Garage behind a gate refusing what GCS lacks) and OpenStack Swift (a one-node cluster). `config check` passes with every
+/// Garage behind a gate refusing what GCS lacks) and OpenStack Swift (a one-node cluster,
+/// with temp URLs). `config check` passes with every
 /// location probed, and each location, made the preferred one in turn
 /// (`QUAY_DISTRIBUTED_STORAGE_PREFERENCE`), takes a skopeo push and serves it back
 /// byte-identical, the blobs landing under Quay's keys in that location's store.
@@ -615,11 +616,13 @@ async fn s3_azure_gcs_and_swift_locations_each_serve_pushes_and_pulls() {
             "GoogleCloudStorage",
             gate.gcs_storage_params(STORAGE_PATH),
         ),
-        (
-            "swift_ap",
-            "SwiftStorage",
-            swift.swift_storage_params(STORAGE_PATH),
-        ),
+        ("swift_ap", "SwiftStorage", {
+            // With Quay's temp_url_key, Swift pulls are redirected to temp URLs and
+            // `config check` reads the probe through one.
+            let mut p = swift.swift_storage_params(STORAGE_PATH);
+            p.push(("temp_url_key", quayside_testkit::swift::TEMP_URL_KEY.into()));
+            p
+        }),
     ];
     let map = |yaml: String| {
         let start = yaml
@@ -682,6 +685,34 @@ async fn s3_azure_gcs_and_swift_locations_each_serve_pushes_and_pulls() {
         )
         .await;
         assert!(!blobs.is_empty(), "{id}: the push landed in its store");
+        if *driver == "SwiftStorage" {
+            let key = blobs
+                .iter()
+                .find(|k| !k.ends_with('/'))
+                .expect("a blob key");
+            let hex = key.rsplit('/').next().expect("a blob key");
+            let full = format!("{USER}/{repo}");
+            let ctx = Ctx::new(&run, &full).await;
+            let resp = no_follow()
+                .get(format!("{}/v2/{full}/blobs/sha256:{hex}", ctx.base))
+                .bearer_auth(&ctx.token)
+                .send()
+                .await
+                .expect("GET blob");
+            assert_eq!(
+                resp.status(),
+                StatusCode::FOUND,
+                "{id}: a temp URL redirect"
+            );
+            let location = resp.headers()["location"].to_str().expect("location");
+            assert!(
+                location.contains(&format!(
+                    "/datastorage/registry/sha256/{}/{hex}?temp_url_sig=",
+                    &hex[..2]
+                )),
+                "{id}: {location}"
+            );
+        }
         let uploads = location_keys(
             driver,
             params.clone(),
