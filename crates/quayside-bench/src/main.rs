@@ -202,10 +202,15 @@ fn locate_quayside(arg: Option<&Path>) -> Result<PathBuf> {
         PathBuf::from("target/release/quayside"),
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/release/quayside"),
     ];
-    candidates.iter().find(|p| p.is_file()).cloned().context(
+    let found = candidates.iter().find(|p| p.is_file()).context(
         "quayside binary not found at target/release/quayside: build it first with \
              `cargo build --release -p quayside` (or pass --quayside PATH)",
-    )
+    )?;
+    // Absolute: the server is started in a directory of its own (a Quay config directory
+    // for `--storage s3`), where a relative path names nothing.
+    found
+        .canonicalize()
+        .with_context(|| format!("resolve {}", found.display()))
 }
 
 fn human_size(bytes: usize) -> String {
