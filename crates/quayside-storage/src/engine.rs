@@ -542,7 +542,8 @@ impl Engine {
     }
 
     /// Whether the store answers and its bucket (container) exists, without writing
-    /// anything: one listing of at most one key. A missing bucket is
+    /// anything: one listing of at most one key (and, for a Swift location with a
+    /// `temp_url_key`, one signed read). A missing bucket is
     /// [`StorageError::NotFound`] (a missing prefix is not an error, an empty listing).
     /// LocalStorage: the directory was checked when the location was opened.
     pub async fn check_reachable(&self) -> Result<(), StorageError> {
@@ -556,9 +557,18 @@ impl Engine {
             .await
             .map_err(|e| self.err("list", "", e))?;
         match lister.next().await {
-            None | Some(Ok(_)) => Ok(()),
-            Some(Err(e)) => Err(self.err("list", "", e)),
+            None | Some(Ok(_)) => {}
+            Some(Err(e)) => return Err(self.err("list", "", e)),
         }
+        // A Swift temp_url_key is checked too (Quay's config validation does): a signed
+        // read that Swift refuses means every direct download would fail.
+        if let Some(signer) = &self.swift_temp_url {
+            signer
+                .check(layout::VERIFY_PATH, None)
+                .await
+                .map_err(|e| self.err("direct download", layout::VERIFY_PATH, e))?;
+        }
+        Ok(())
     }
 
     /// Quay's storage health probe: write `_verify` and read it back.
@@ -579,7 +589,7 @@ impl Engine {
         // direct-download URL, so a wrong key is found at start and not by every client.
         if let Some(signer) = &self.swift_temp_url {
             signer
-                .check(layout::VERIFY_PATH, layout::VERIFY_CONTENTS)
+                .check(layout::VERIFY_PATH, Some(layout::VERIFY_CONTENTS))
                 .await
                 .map_err(|e| self.err("direct download", layout::VERIFY_PATH, e))?;
         }

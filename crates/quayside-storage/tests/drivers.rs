@@ -504,6 +504,17 @@ async fn signed_url_reads(engine: &Engine, url: &str, data: &[u8]) {
     assert_eq!(part.bytes().await.expect("body").as_ref(), &data[2..=5]);
 }
 
+/// The query of a signed URL of `signed-object`, put on `other-object`, answers `status`.
+async fn signature_refused_elsewhere(url: &str, status: u16) {
+    let other = url.replace("signed-object", "other-object");
+    let refused = reqwest::Client::new()
+        .get(&other)
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(refused.status(), status, "{other}");
+}
+
 #[tokio::test]
 async fn object_stores_sign_read_urls_and_local_storage_does_not() {
     let data = testsuite::pattern(5_000, 42);
@@ -548,13 +559,7 @@ async fn object_stores_sign_read_urls_and_local_storage_does_not() {
     );
     signed_url_reads(&azure, &url, &data).await;
     // The signature covers the blob: the same query on another blob is refused.
-    let other = url.replace("signed-object", "other-object");
-    let refused = reqwest::Client::new()
-        .get(&other)
-        .send()
-        .await
-        .expect("GET");
-    assert_eq!(refused.status(), 403, "{other}");
+    signature_refused_elsewhere(&url, 403).await;
 
     let dir = tempfile::tempdir().expect("tempdir");
     let local = local_engine(dir.path());
@@ -836,6 +841,12 @@ async fn swift_signs_temp_urls_with_the_temp_url_key() {
     let mut params = params_object(container.swift_storage_params("/datastorage/registry"));
     params["temp_url_key"] = swift::TEMP_URL_KEY.into();
     let engine = Engine::open(&location("swift_dd", "SwiftStorage", params.clone())).expect("open");
+    // Before anything is written (no `_verify` yet): the key is checked by a signed read
+    // that Swift answers 404, not 401.
+    engine
+        .check_reachable()
+        .await
+        .expect("the key is accepted with nothing written");
     let data = testsuite::pattern(5_000, 9);
     let path = "sha256/ab/signed-object";
     engine.put(path, data.clone()).await.expect("put");
@@ -857,13 +868,7 @@ async fn swift_signs_temp_urls_with_the_temp_url_key() {
         "{url}"
     );
     signed_url_reads(&engine, &url, &data).await;
-    let other = url.replace("signed-object", "other-object");
-    let refused = reqwest::Client::new()
-        .get(&other)
-        .send()
-        .await
-        .expect("GET");
-    assert_eq!(refused.status(), 401, "{other}");
+    signature_refused_elsewhere(&url, 401).await;
     engine
         .validate()
         .await
@@ -872,16 +877,23 @@ async fn swift_signs_temp_urls_with_the_temp_url_key() {
     params["temp_url_key"] = "not-the-accounts-key".into();
     let wrong =
         Engine::open(&location("swift_dd_bad", "SwiftStorage", params.clone())).expect("open");
-    let err = wrong
-        .validate()
-        .await
-        .expect_err("a wrong key fails the check");
-    assert!(
-        err.to_string().contains(
-            "Direct download URL failed with status code 401. Please check your temp-url-key."
-        ),
-        "{err}"
-    );
+    for err in [
+        wrong
+            .validate()
+            .await
+            .expect_err("a wrong key fails the probe"),
+        wrong
+            .check_reachable()
+            .await
+            .expect_err("a wrong key fails config check"),
+    ] {
+        assert!(
+            err.to_string().contains(
+                "Direct download URL failed with status code 401. Please check your temp-url-key."
+            ),
+            "{err}"
+        );
+    }
     params
         .as_object_mut()
         .expect("object")
