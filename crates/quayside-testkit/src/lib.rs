@@ -45,3 +45,4 @@ pub mod swift;
 pub use db::{backends, postgres_admin_url, TestDb, DEFAULT_POSTGRES_URL, POSTGRES_URL_ENV};
 pub use quayside_meta::Backend;
 pub use rows::{create_namespace, create_repository};
+pub use server::free_port;

@@ -29,11 +29,36 @@ pub(crate) fn find_program(env: &str, name: &str, cached: &str) -> Result<PathBu
     ))
 }
 
-pub(crate) fn free_port() -> Result<u16, String> {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| format!("no free port: {e}"))
+/// The lowest and one past the highest port [`free_port`] hands out: below Linux's default
+/// ephemeral range (32768–60999), so no outgoing connection of this or another process (to
+/// PostgreSQL, Garage, …) can be given the port between the probe and the server's bind. A
+/// port from `bind(":0")` comes from that very range and was taken by such a connection once
+/// in CI.
+const PORTS: std::ops::Range<u32> = 15_000..32_000;
+
+/// A loopback port nothing listens on, for a server the test starts next. Each call in a
+/// process gives a different port (a counter seeded from the pid, so test binaries run one
+/// after another do not start on the same ports), probed with a bind.
+pub fn free_port() -> Result<u16, String> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    let span = PORTS.end - PORTS.start;
+    let _ = NEXT.compare_exchange(
+        u32::MAX,
+        (std::process::id().wrapping_mul(7919)) % span,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
+    for _ in 0..span {
+        let offset = NEXT.fetch_add(1, Ordering::SeqCst) % span;
+        let Ok(port) = u16::try_from(PORTS.start + offset) else {
+            continue;
+        };
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    Err(format!("no free loopback port in {PORTS:?}"))
 }
 
 /// Starts `server_command` (a shell command line using `$0`, `$1`, … for `args`) in the

@@ -1,6 +1,5 @@
 //! Starts the real `quayside` binary and talks to it over HTTP.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -9,12 +8,10 @@ pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_quayside")
 }
 
-/// A free loopback port (bound and released; good enough for tests).
+/// A loopback port for a server the test starts next (outside the ephemeral range, unique
+/// in this process: see [`quayside_testkit::free_port`]).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    quayside_testkit::free_port().expect("free port")
 }
 
 /// Runs a quayside command to completion.
