@@ -23,9 +23,9 @@ use crate::{utc_now, AuthError, AuthSettings};
 /// `servicekey.metadata` Quay writes for the instance key (`json.dumps` form).
 pub const INSTANCE_KEY_METADATA: &str = r#"{"created_by": "CLI tool"}"#;
 /// Quay `EXPIRED_SERVICE_KEY_TTL_SEC` default.
-const EXPIRED_SERVICE_KEY_TTL_S: i64 = 604_800;
+pub(crate) const EXPIRED_SERVICE_KEY_TTL_S: i64 = 604_800;
 /// Quay `UNAPPROVED_SERVICE_KEY_TTL_SEC` default.
-const UNAPPROVED_SERVICE_KEY_TTL_S: i64 = 86_400;
+pub(crate) const UNAPPROVED_SERVICE_KEY_TTL_S: i64 = 86_400;
 const READ_ONLY_NO_KEY: &str = "No valid service key found for read-only registry.";
 
 /// Quay's `ServiceKeyApprovalType`, stored in `servicekeyapproval.approval_type` as the
@@ -131,6 +131,7 @@ pub(crate) async fn create_instance_key(
         expiration_date: Some(expiration),
         approval_type: ServiceKeyApprovalType::Automatic.stored().to_owned(),
         approval_notes: String::new(),
+        approver_id: None,
         gc_expired_before: now - chrono::Duration::seconds(EXPIRED_SERVICE_KEY_TTL_S),
         gc_unapproved_before: now - chrono::Duration::seconds(UNAPPROVED_SERVICE_KEY_TTL_S),
     })
@@ -243,14 +244,30 @@ fn is_alive(row: &ServiceKeyRow, now: NaiveDateTime) -> bool {
     row.expiration_date.is_none_or(|exp| exp > now)
 }
 
-/// Verification keys by kid, loaded from `servicekey` on demand.
+/// Verification keys by kid, loaded from `servicekey` on demand. A key is re-read after
+/// [`POSITIVE_TTL`], so a key deleted or shortened through another instance stops
+/// verifying here within that time; changes made through this instance call
+/// [`KeyCache::forget`].
 #[derive(Default)]
 pub(crate) struct KeyCache {
-    keys: Mutex<HashMap<String, (DecodingKey, Option<NaiveDateTime>)>>,
+    keys: Mutex<HashMap<String, CachedKey>>,
     misses: Mutex<HashMap<String, Instant>>,
 }
 
+struct CachedKey {
+    key: DecodingKey,
+    expiration: Option<NaiveDateTime>,
+    loaded: Instant,
+}
+
+impl CachedKey {
+    fn usable(&self, now: NaiveDateTime) -> bool {
+        self.expiration.is_none_or(|e| e > now) && self.loaded.elapsed() < POSITIVE_TTL
+    }
+}
+
 const NEGATIVE_TTL: Duration = Duration::from_secs(5);
+const POSITIVE_TTL: Duration = Duration::from_secs(60);
 const MAX_NEGATIVE: usize = 1024;
 
 impl KeyCache {
@@ -264,9 +281,9 @@ impl KeyCache {
         let now = utc_now();
         {
             let keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some((key, exp)) = keys.get(kid) {
-                if exp.is_none_or(|e| e > now) {
-                    return Ok(Some(key.clone()));
+            if let Some(cached) = keys.get(kid) {
+                if cached.usable(now) {
+                    return Ok(Some(cached.key.clone()));
                 }
             }
         }
@@ -287,8 +304,15 @@ impl KeyCache {
         match decoded {
             Some((key, exp)) => {
                 let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-                keys.retain(|_, (_, e)| e.is_none_or(|e| e > now));
-                keys.insert(kid.to_owned(), (key.clone(), exp));
+                keys.retain(|_, c| c.usable(now));
+                keys.insert(
+                    kid.to_owned(),
+                    CachedKey {
+                        key: key.clone(),
+                        expiration: exp,
+                        loaded: Instant::now(),
+                    },
+                );
                 Ok(Some(key))
             }
             None => {
@@ -300,6 +324,20 @@ impl KeyCache {
                 Ok(None)
             }
         }
+    }
+}
+
+impl KeyCache {
+    /// Drops what is known about `kid` (it was just approved, changed or deleted).
+    pub(crate) fn forget(&self, kid: &str) {
+        self.keys
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(kid);
+        self.misses
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(kid);
     }
 }
 

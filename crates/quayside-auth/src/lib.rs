@@ -23,6 +23,7 @@ mod perms;
 mod random;
 mod robots;
 pub mod secret;
+mod service_keys;
 pub mod user_password;
 mod users;
 
@@ -40,6 +41,7 @@ pub use jwt::TOKEN_LIFETIME_S;
 pub use keys::{jwk_thumbprint, ServiceKeyApprovalType, INSTANCE_KEY_METADATA};
 pub use robots::{python_json_dumps, RobotListing, RobotWithToken, ROBOT_TOKEN_LEN};
 pub use secret::FieldEncrypter;
+pub use service_keys::{valid_service_name, CreatedServiceKey, NewPresharedKey};
 pub use user_password::UserPasswordCipher;
 
 /// Quay's default bcrypt cost (`bcrypt.gensalt()`).

@@ -188,6 +188,8 @@ pub struct NewServiceKey {
     pub expiration_date: Option<NaiveDateTime>,
     pub approval_type: String,
     pub approval_notes: String,
+    /// The user who approved it (`None` for automatic approvals).
+    pub approver_id: Option<i64>,
     /// Keys of `service` that expired before this instant are garbage-collected first
     /// (Quay: now − `EXPIRED_SERVICE_KEY_TTL_SEC`).
     pub gc_expired_before: NaiveDateTime,
@@ -605,8 +607,9 @@ impl Db {
             .await?;
             let approval_id: i32 = sqlx::query_scalar(
                 "INSERT INTO servicekeyapproval (approver_id, approval_type, approved_date, notes) \
-                 VALUES (NULL, $1, $2, $3) RETURNING id",
+                 VALUES ($1, $2, $3, $4) RETURNING id",
             )
+            .bind(k.approver_id.and_then(|id| i32::try_from(id).ok()))
             .bind(&k.approval_type)
             .bind(k.created_date)
             .bind(&k.approval_notes)

@@ -15,6 +15,7 @@ pub(crate) mod permission;
 pub(crate) mod prototype;
 pub(crate) mod repository;
 pub(crate) mod robot;
+pub(crate) mod service_keys;
 pub(crate) mod star;
 pub(crate) mod superuser;
 pub(crate) mod tag;
@@ -36,6 +37,7 @@ pub(crate) fn operations(settings: &QuayApiSettings) -> Vec<Operation> {
     ops.extend(user_initialize::operations(settings));
     ops.extend(user::operations(settings));
     ops.extend(superuser::operations(settings));
+    ops.extend(service_keys::operations(settings));
     ops.extend(apptoken::operations(settings));
     ops.extend(star::operations(settings));
     ops.extend(messages::operations(settings));

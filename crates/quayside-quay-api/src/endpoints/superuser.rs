@@ -152,7 +152,7 @@ pub(crate) fn operations(settings: &QuayApiSettings) -> Vec<Operation> {
 }
 
 /// The superuser panel's user object (`User.to_dict`).
-fn su_user_view(ctx: &Ctx, u: &UserDetails) -> Value {
+pub(crate) fn su_user_view(ctx: &Ctx, u: &UserDetails) -> Value {
     let auth = ctx.auth();
     json!({
         "kind": "user",
