@@ -166,6 +166,10 @@ pub async fn assemble_with(
             referrers_api: config.feature("REFERRERS_API"),
             direct_download: !config.feature("PROXY_STORAGE"),
             storage_replication: config.feature("STORAGE_REPLICATION"),
+            sparse_required_archs: RegistrySettings::sparse_index(
+                config.feature("SPARSE_INDEX"),
+                &config.sparse_index_required_archs,
+            ),
         },
     );
     let quay_api = QuayApiState::new(
@@ -195,6 +199,7 @@ pub async fn assemble_with(
             referrers_api: config.feature("REFERRERS_API"),
             advertise_v2: config.feature("ADVERTISE_V2"),
             sparse_index: config.feature("SPARSE_INDEX"),
+            sparse_required_archs: config.sparse_index_required_archs.clone(),
             public_catalog: config.feature("PUBLIC_CATALOG"),
             name_rules: NameRules {
                 extended: config.feature("EXTENDED_REPOSITORY_NAMES"),

@@ -232,6 +232,10 @@ pub struct Config {
     pub blobupload_deletion_date_threshold: u64,
     pub permanently_delete_tags: bool,
     pub reset_child_manifest_expiration: bool,
+    /// `SPARSE_INDEX_REQUIRED_ARCHS`: with `FEATURE_SPARSE_INDEX`, the architectures whose
+    /// child manifests an index must carry; children of other architectures may be absent.
+    /// Empty: every child is required.
+    pub sparse_index_required_archs: Vec<String>,
     pub logs_model: String,
     pub security_scanner_v4_endpoint: Option<String>,
     pub bootstrap_token_owner: Option<String>,
@@ -415,6 +419,7 @@ impl Config {
                 .uint("BLOBUPLOAD_DELETION_DATE_THRESHOLD", 2880)?,
             permanently_delete_tags: r.boolean("PERMANENTLY_DELETE_TAGS", false)?,
             reset_child_manifest_expiration: r.boolean("RESET_CHILD_MANIFEST_EXPIRATION", false)?,
+            sparse_index_required_archs: r.string_list("SPARSE_INDEX_REQUIRED_ARCHS", &[])?,
             logs_model: r.string("LOGS_MODEL", "database")?,
             security_scanner_v4_endpoint: r.opt_string("SECURITY_SCANNER_V4_ENDPOINT")?,
             bootstrap_token_owner: r.opt_string("BOOTSTRAP_TOKEN_OWNER")?,
@@ -745,6 +750,10 @@ impl fmt::Debug for Config {
             .field(
                 "reset_child_manifest_expiration",
                 &self.reset_child_manifest_expiration,
+            )
+            .field(
+                "sparse_index_required_archs",
+                &self.sparse_index_required_archs,
             )
             .field("logs_model", &self.logs_model)
             .field(

@@ -86,6 +86,7 @@ fn defaults_match_quay_config_py() -> Result<(), ConfigError> {
     assert_eq!(c.blobupload_deletion_date_threshold, 2880);
     assert!(!c.permanently_delete_tags);
     assert!(!c.reset_child_manifest_expiration);
+    assert!(c.sparse_index_required_archs.is_empty());
     assert_eq!(c.logs_model, "database");
     assert_eq!(c.security_scanner_v4_endpoint, None);
     assert_eq!(c.bootstrap_token_owner, None);

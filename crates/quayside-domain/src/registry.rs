@@ -51,6 +51,28 @@ pub struct RegistrySettings {
     /// `FEATURE_STORAGE_REPLICATION`: each written manifest queues its blobs on
     /// `imagestoragereplication`.
     pub storage_replication: bool,
+    /// Sparse indexes (`FEATURE_SPARSE_INDEX` with a non-empty `SPARSE_INDEX_REQUIRED_ARCHS`,
+    /// [`RegistrySettings::sparse_index`]): the architectures an index's children must be
+    /// present for; a child of another architecture may be absent. `None`: every child
+    /// must be present.
+    pub sparse_required_archs: Option<Vec<String>>,
+}
+
+impl RegistrySettings {
+    /// [`RegistrySettings::sparse_required_archs`] from the feature flag and the list, as
+    /// Quay reads them: with the flag off, or with an empty list, every child is required.
+    pub fn sparse_index(enabled: bool, required_archs: &[String]) -> Option<Vec<String>> {
+        (enabled && !required_archs.is_empty()).then(|| required_archs.to_vec())
+    }
+
+    /// Whether an index may name a child with this platform without storing it.
+    fn child_may_be_absent(&self, platform: Option<&quayside_oci::Platform>) -> bool {
+        match (&self.sparse_required_archs, platform) {
+            (Some(required), Some(p)) => !required.contains(&p.architecture),
+            // No platform: treated as required, as Quay does.
+            _ => false,
+        }
+    }
 }
 
 /// How long a signed direct-download URL stays valid (Quay's `expires_in` for blob pulls).
@@ -65,6 +87,7 @@ impl Default for RegistrySettings {
             referrers_api: true,
             direct_download: true,
             storage_replication: false,
+            sparse_required_archs: None,
         }
     }
 }
@@ -1201,10 +1224,16 @@ impl Registry {
             }
         }
         let mut child_ids: Vec<i32> = Vec::new();
-        for d in m.child_digests() {
+        for child in m.manifests() {
+            let d = &child.digest;
             match self.inner.db.manifest_row(rid, &d.to_string()).await? {
                 Some(row) if !child_ids.contains(&row.id) => child_ids.push(row.id),
                 Some(_) => {}
+                // A sparse index: an optional architecture's child is not linked.
+                None if self
+                    .inner
+                    .settings
+                    .child_may_be_absent(child.platform.as_ref()) => {}
                 None => {
                     return Err(DomainError::ManifestInvalid(format!(
                         "manifest list references unknown manifest {d}"

@@ -1004,3 +1004,103 @@ async fn every_tag_end_clears_its_expiry_notifications() {
         env.cleanup().await;
     }
 }
+
+/// `FEATURE_SPARSE_INDEX` with `SPARSE_INDEX_REQUIRED_ARCHS: [amd64]`: an index whose
+/// arm64 and arm/v7 children were never pushed is stored (and pulls) with the amd64 child
+/// linked; without amd64 it is refused; with the feature off every child is required.
+#[tokio::test]
+async fn sparse_index_needs_only_the_required_architectures() {
+    const INDEX: &str = "sha256:0bd5b262e3a720e4ceb3552412b9aff5a4559df0b79ded92825825fe3ac4d245";
+    let required = |archs: &[&str]| {
+        quayside_domain::RegistrySettings::sparse_index(
+            true,
+            &archs.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(
+        quayside_domain::RegistrySettings::sparse_index(false, &["amd64".to_string()]),
+        None,
+        "the list means nothing with the feature off"
+    );
+    assert_eq!(
+        quayside_domain::RegistrySettings::sparse_index(true, &[]),
+        None,
+        "an empty list requires every child, as in Quay"
+    );
+    for b in backends() {
+        let settings = quayside_domain::RegistrySettings {
+            sparse_required_archs: required(&["amd64"]),
+            ..Default::default()
+        };
+        let env = Env::with_settings(b, settings).await;
+        let index = layout_manifest("multiarch", INDEX);
+        let err = env
+            .reg
+            .put_manifest(&env.repo, Some("latest"), &index)
+            .await
+            .expect_err("the required amd64 child is missing");
+        assert!(
+            matches!(err, DomainError::ManifestInvalid(_)),
+            "{b}: {err:?}"
+        );
+
+        let amd64 = index
+            .manifests()
+            .iter()
+            .find(|c| {
+                c.platform
+                    .as_ref()
+                    .is_some_and(|p| p.architecture == "amd64")
+            })
+            .expect("amd64 child");
+        let cm = layout_manifest("multiarch", &amd64.digest.to_string());
+        push_manifest_blobs(&env, "multiarch", &cm).await;
+        env.reg
+            .put_manifest(&env.repo, None, &cm)
+            .await
+            .expect("amd64 child");
+        let stored = env
+            .reg
+            .put_manifest(&env.repo, Some("latest"), &index)
+            .await
+            .expect("sparse index");
+        assert_eq!(stored.bytes.as_ref(), index.bytes());
+        let children = scalar_i64(
+            env.db(),
+            "SELECT COUNT(*) FROM manifestchild WHERE manifest_id = $1",
+            &[Arg::I(stored.id)],
+        )
+        .await;
+        assert_eq!(children, 1, "{b}: only the present child is linked");
+        let pulled = found(
+            env.reg
+                .manifest_by_tag(&env.repo, "latest")
+                .await
+                .expect("lookup"),
+        );
+        assert_eq!(pulled.bytes.as_ref(), index.bytes());
+        env.cleanup().await;
+
+        // amd64 and arm64 required: arm64 is missing.
+        let settings = quayside_domain::RegistrySettings {
+            sparse_required_archs: required(&["amd64", "arm64"]),
+            ..Default::default()
+        };
+        let env = Env::with_settings(b, settings).await;
+        push_manifest_blobs(&env, "multiarch", &cm).await;
+        env.reg
+            .put_manifest(&env.repo, None, &cm)
+            .await
+            .expect("amd64 child");
+        let err = env
+            .reg
+            .put_manifest(&env.repo, Some("latest"), &index)
+            .await
+            .expect_err("arm64 is required too");
+        assert!(
+            matches!(err, DomainError::ManifestInvalid(_)),
+            "{b}: {err:?}"
+        );
+        env.cleanup().await;
+    }
+}

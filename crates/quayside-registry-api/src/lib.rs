@@ -50,6 +50,9 @@ pub struct V2Settings {
     pub advertise_v2: bool,
     /// `FEATURE_SPARSE_INDEX` (reported in `X-Sparse-Manifest-Support`).
     pub sparse_index: bool,
+    /// `SPARSE_INDEX_REQUIRED_ARCHS` (reported in `X-Required-Architectures` with
+    /// `sparse_index`).
+    pub sparse_required_archs: Vec<String>,
     /// `FEATURE_PUBLIC_CATALOG`.
     pub public_catalog: bool,
     /// Repository name rules (`FEATURE_EXTENDED_REPOSITORY_NAMES`, library namespace).
@@ -285,6 +288,11 @@ async fn base(state: &V2State, req: &Parts) -> Result<Response, V2Error> {
             "false"
         }),
     );
+    if state.settings.sparse_index && !state.settings.sparse_required_archs.is_empty() {
+        if let Ok(v) = HeaderValue::from_str(&state.settings.sparse_required_archs.join(",")) {
+            h.insert("x-required-architectures", v);
+        }
+    }
     if let Ok(v) = HeaderValue::from_str(&state.auth.challenge(None)) {
         h.insert("www-authenticate", v);
     }
