@@ -21,6 +21,7 @@ pub mod replication;
 pub mod repos;
 pub mod robots;
 pub mod schema;
+pub mod search;
 pub mod servicekeys;
 mod tag_lifetime;
 pub mod tags;

@@ -15,6 +15,7 @@ pub(crate) mod permission;
 pub(crate) mod prototype;
 pub(crate) mod repository;
 pub(crate) mod robot;
+pub(crate) mod search;
 pub(crate) mod service_keys;
 pub(crate) mod star;
 pub(crate) mod superuser;
@@ -40,6 +41,7 @@ pub(crate) fn operations(settings: &QuayApiSettings) -> Vec<Operation> {
     ops.extend(service_keys::operations(settings));
     ops.extend(apptoken::operations(settings));
     ops.extend(star::operations(settings));
+    ops.extend(search::operations(settings));
     ops.extend(messages::operations(settings));
     ops.extend(tag::operations(settings));
     ops.extend(manifest::operations(settings));
