@@ -596,10 +596,7 @@ impl Db {
     pub async fn insert_approved_service_key(&self, k: &NewServiceKey) -> Result<(), MetaError> {
         with_pool!(self, pool => {
             let mut tx = begin_write!(pool);
-            sqlx::query(
-                "DELETE FROM servicekey WHERE service = $1 AND (expiration_date <= $2 \
-                 OR (approval_id IS NULL AND created_date <= $3))",
-            )
+            sqlx::query(crate::servicekeys::GC_STALE_KEYS_SQL)
             .bind(&k.service)
             .bind(k.gc_expired_before)
             .bind(k.gc_unapproved_before)

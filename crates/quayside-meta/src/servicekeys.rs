@@ -115,6 +115,11 @@ fn approval_notification_prefix(kid: &str) -> String {
     format!("/service_key_approval/{kid}")
 }
 
+/// Quay's `_gc_expired(service)`: keys of `$1` that expired before `$2`, and unapproved
+/// ones created before `$3`.
+pub(crate) const GC_STALE_KEYS_SQL: &str = "DELETE FROM servicekey WHERE service = $1 AND \
+     (expiration_date <= $2 OR (approval_id IS NULL AND created_date <= $3))";
+
 /// A `stale_before` that keeps every key (the Unix epoch: within both backends' range).
 fn any_age() -> NaiveDateTime {
     chrono::DateTime::UNIX_EPOCH.naive_utc()
@@ -268,10 +273,7 @@ impl Db {
                 .bind(approval_notification_prefix(kid))
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query(
-                "DELETE FROM servicekey WHERE service = $1 AND (expiration_date <= $2 \
-                 OR (approval_id IS NULL AND created_date <= $3))",
-            )
+            sqlx::query(GC_STALE_KEYS_SQL)
             .bind(&key.service)
             .bind(gc_expired_before)
             .bind(gc_unapproved_before)

@@ -105,7 +105,11 @@ async fn entities_for_members_outsiders_and_anonymous() {
         assert_eq!(bot["is_org_member"], true);
         assert_eq!(bot["avatar"]["kind"], "robot");
         assert_eq!(entry(&r, "devowner")["is_org_member"], true, "owners team");
-        assert_eq!(entry(&r, "dev")["is_org_member"], false, "only invited to developers");
+        assert_eq!(
+            entry(&r, "dev")["is_org_member"],
+            false,
+            "only invited to developers"
+        );
         assert_eq!(entry(&r, "devtable")["is_org_member"], false);
         assert_eq!(entry(&r, "devtable")["is_robot"], false);
         let team = entry(&r, "developers");
