@@ -472,7 +472,19 @@ async fn stale_keys_bad_bodies_and_permission_cells() {
             "Invalid service key friendly name: a;b",
         );
         let r = post(json!({"service": "Not-Valid", "expiration": null})).await;
-        assert_eq!(r.status, 400, "{r:?}");
+        assert_problem(
+            &r,
+            400,
+            "invalid_request",
+            "Invalid service name: Not-Valid (lowercase letters, digits and _ only)",
+        );
+        let r = post(json!({"service": "quay", "expiration": 1e300})).await;
+        assert_problem(
+            &r,
+            400,
+            "invalid_request",
+            "Invalid expiration date: year is out of range",
+        );
         let r = post(json!({"service": "quay", "expiration": null, "metadata": []})).await;
         assert_problem(&r, 400, "invalid_request", "[] is not of type 'object'");
         let r = env.get("/api/v1/superuser/keys", Some(&su_t)).await;

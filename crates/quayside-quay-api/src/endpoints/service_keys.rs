@@ -265,6 +265,11 @@ async fn create_service_key(ctx: Ctx) -> ApiResult {
     ctx.require_superuser(false)?;
     let (user_id, username) = ctx.caller.require_user()?;
     check_key_name(name)?;
+    if !quayside_auth::valid_service_name(service) {
+        return Err(QuayApiError::invalid_request(format!(
+            "Invalid service name: {service} (lowercase letters, digits and _ only)"
+        )));
+    }
     let expiration = match expiration {
         Some(ts) => Some(parse_expiration(
             ts,
