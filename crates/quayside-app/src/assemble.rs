@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use quayside_auth::{Auth, AuthSettings};
 use quayside_config::{Config, LiveSettings};
-use quayside_domain::{Registry, RegistrySettings};
+use quayside_domain::{QuotaSettings, Registry, RegistrySettings};
 use quayside_meta::Db;
 use quayside_metrics::{Metrics, MetricsOptions, TrackedNamespaces};
 use quayside_oci::NameRules;
@@ -170,6 +170,13 @@ pub async fn assemble_with(
                 config.feature("SPARSE_INDEX"),
                 &config.sparse_index_required_archs,
             ),
+            quota: QuotaSettings {
+                management: config.feature("QUOTA_MANAGEMENT"),
+                verify: config.feature("VERIFY_QUOTA"),
+                invalidate_totals: config.quota_invalidate_totals,
+                default_reject_bytes: i64::try_from(config.default_system_reject_quota_bytes)
+                    .unwrap_or(i64::MAX),
+            },
         },
     );
     let quay_api = QuayApiState::new(

@@ -237,6 +237,18 @@ pub struct Config {
     /// Empty: every child is required.
     pub sparse_index_required_archs: Vec<String>,
     pub logs_model: String,
+    /// `DEFAULT_SYSTEM_REJECT_QUOTA_BYTES`: reject limit of a namespace without a quota
+    /// (0: none).
+    pub default_system_reject_quota_bytes: u64,
+    /// `QUOTA_INVALIDATE_TOTALS`: with quota management off, writes mark totals stale.
+    pub quota_invalidate_totals: bool,
+    /// `QUOTA_BACKFILL`: the totals worker computes missing namespace totals.
+    pub quota_backfill: bool,
+    /// `QUOTA_TOTAL_DELAY_SECONDS`: the totals worker's sleep before its first backfill.
+    pub quota_total_delay_seconds: u64,
+    /// `QUOTA_BACKFILL_POLL_PERIOD` (seconds) and `QUOTA_BACKFILL_BATCH_SIZE`.
+    pub quota_backfill_poll_period: u64,
+    pub quota_backfill_batch_size: u64,
     pub security_scanner_v4_endpoint: Option<String>,
     pub bootstrap_token_owner: Option<String>,
 }
@@ -421,6 +433,12 @@ impl Config {
             reset_child_manifest_expiration: r.boolean("RESET_CHILD_MANIFEST_EXPIRATION", false)?,
             sparse_index_required_archs: r.string_list("SPARSE_INDEX_REQUIRED_ARCHS", &[])?,
             logs_model: r.string("LOGS_MODEL", "database")?,
+            default_system_reject_quota_bytes: r.uint("DEFAULT_SYSTEM_REJECT_QUOTA_BYTES", 0)?,
+            quota_invalidate_totals: r.boolean("QUOTA_INVALIDATE_TOTALS", true)?,
+            quota_backfill: r.boolean("QUOTA_BACKFILL", true)?,
+            quota_total_delay_seconds: r.uint("QUOTA_TOTAL_DELAY_SECONDS", 1800)?,
+            quota_backfill_poll_period: r.uint("QUOTA_BACKFILL_POLL_PERIOD", 15)?,
+            quota_backfill_batch_size: r.uint("QUOTA_BACKFILL_BATCH_SIZE", 100)?,
             security_scanner_v4_endpoint: r.opt_string("SECURITY_SCANNER_V4_ENDPOINT")?,
             bootstrap_token_owner: r.opt_string("BOOTSTRAP_TOKEN_OWNER")?,
             config_dir: None,
@@ -756,6 +774,18 @@ impl fmt::Debug for Config {
                 &self.sparse_index_required_archs,
             )
             .field("logs_model", &self.logs_model)
+            .field(
+                "default_system_reject_quota_bytes",
+                &self.default_system_reject_quota_bytes,
+            )
+            .field("quota_invalidate_totals", &self.quota_invalidate_totals)
+            .field("quota_backfill", &self.quota_backfill)
+            .field("quota_total_delay_seconds", &self.quota_total_delay_seconds)
+            .field(
+                "quota_backfill_poll_period",
+                &self.quota_backfill_poll_period,
+            )
+            .field("quota_backfill_batch_size", &self.quota_backfill_batch_size)
             .field(
                 "security_scanner_v4_endpoint",
                 &self.security_scanner_v4_endpoint,

@@ -16,6 +16,11 @@ pub enum DomainError {
     /// discarded, as Quay does (`BLOB_UPLOAD_INVALID`, 400).
     #[error("digest mismatch: expected {expected}, uploaded content is {actual}")]
     DigestMismatch { expected: String, actual: String },
+    /// The push would take the namespace over a `Reject` quota threshold (Quay's
+    /// `QuotaExceeded`: `DENIED`, 403, "Quota has been exceeded on namespace"). Nothing
+    /// became visible; an upload it hit was cancelled.
+    #[error("Quota has been exceeded on namespace")]
+    QuotaExceeded,
     /// A chunk did not start at the current end of the upload (416 with `Range: 0-<offset-1>`).
     #[error("chunk does not start at the upload's current offset {offset}")]
     RangeMismatch { offset: u64 },

@@ -25,7 +25,7 @@ pub use quayside_meta::registry::CatalogScope as CatalogFilter;
 /// What a blob pull tells a CDN about its client ([`Registry::direct_download_url`]).
 pub use quayside_storage::cdn::DownloadRequest as DownloadClient;
 pub use registry::{
-    referrers_index, BlobInfo, CatalogEntry, NoBody, ReferrerDescriptor, Registry,
+    referrers_index, BlobInfo, CatalogEntry, NoBody, QuotaSettings, ReferrerDescriptor, Registry,
     RegistrySettings, RepoRef, StoredManifest, TagLookup, UploadSession, DIRECT_DOWNLOAD_EXPIRES,
     EMPTY_LAYER_BYTES, EMPTY_LAYER_DIGEST,
 };

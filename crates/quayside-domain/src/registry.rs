@@ -5,11 +5,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use bytes::Bytes;
 use chrono::NaiveDateTime;
 use futures::{Stream, StreamExt};
+use quayside_meta::quota::{QuotaAccounting, QuotaPolicy};
 use quayside_meta::registry::{
     BlobRow, BlobUploadRow, CatalogScope, CommitBlob, ManifestDelete, ManifestLabel, ManifestRow,
     NewManifest, RegistryRepo, TagManifest, TagTarget,
 };
-use quayside_meta::{Db, RepositoryKind, RepositoryState};
+use quayside_meta::{Db, MetaError, RepositoryKind, RepositoryState};
 use quayside_oci::{labels, Digest, ParsedManifest};
 use quayside_storage::{
     layout, ByteStream, DistributedStorage, Engine, HashingWriter, UploadPart, UploadParts,
@@ -56,6 +57,23 @@ pub struct RegistrySettings {
     /// present for; a child of another architecture may be absent. `None`: every child
     /// must be present.
     pub sparse_required_archs: Option<Vec<String>>,
+    /// Quota management (`FEATURE_QUOTA_MANAGEMENT` and its keys).
+    pub quota: QuotaSettings,
+}
+
+/// Quay's quota switches, as the registry applies them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QuotaSettings {
+    /// `FEATURE_QUOTA_MANAGEMENT`: size totals follow every manifest write.
+    pub management: bool,
+    /// `FEATURE_VERIFY_QUOTA`: with management on, pushes over a `Reject` threshold fail.
+    pub verify: bool,
+    /// `QUOTA_INVALIDATE_TOTALS`: with management off, manifest writes mark the totals of
+    /// their namespace and repository for a new backfill.
+    pub invalidate_totals: bool,
+    /// `DEFAULT_SYSTEM_REJECT_QUOTA_BYTES`: the reject limit of a namespace without a quota
+    /// (0: none).
+    pub default_reject_bytes: i64,
 }
 
 impl RegistrySettings {
@@ -88,6 +106,7 @@ impl Default for RegistrySettings {
             direct_download: true,
             storage_replication: false,
             sparse_required_archs: None,
+            quota: QuotaSettings::default(),
         }
     }
 }
@@ -645,6 +664,7 @@ impl Registry {
         repo: &RepoRef,
         create_object: bool,
     ) -> Result<UploadSession, DomainError> {
+        self.check_quota(repo, false).await?;
         let engine = self.inner.storage.preferred().clone();
         let location_id = self.location_id(&engine).await?;
         let id = Uuid::new_v4();
@@ -671,6 +691,46 @@ impl Registry {
             hasher: Sha256::new(),
         });
         Ok(UploadSession { uuid, offset: 0 })
+    }
+
+    /// The policy a push to `repo` is held to, when quota verification is on: the
+    /// namespace's quota, else the system default reject limit, if any.
+    async fn quota_policy(&self, repo: &RepoRef) -> Result<Option<QuotaPolicy>, DomainError> {
+        let q = &self.inner.settings.quota;
+        if !(q.management && q.verify) {
+            return Ok(None);
+        }
+        Ok(
+            match self.inner.db.namespace_quota(repo.namespace_id).await? {
+                Some(nq) => Some(QuotaPolicy::Namespace(nq)),
+                None if q.default_reject_bytes > 0 => Some(QuotaPolicy::SystemDefault {
+                    limit_bytes: q.default_reject_bytes,
+                }),
+                None => None,
+            },
+        )
+    }
+
+    /// Quay's upload-time quota check: the namespace's total (plus, `during_upload`, what
+    /// the repository's uploads in progress hold) over a `Reject` threshold refuses the
+    /// request.
+    async fn check_quota(&self, repo: &RepoRef, during_upload: bool) -> Result<(), DomainError> {
+        let Some(policy) = self.quota_policy(repo).await? else {
+            return Ok(());
+        };
+        let mut size = self
+            .inner
+            .db
+            .namespace_size(repo.namespace_id)
+            .await?
+            .map_or(0, |r| r.size_bytes);
+        if during_upload {
+            size = size.saturating_add(self.inner.db.upload_bytes_in_progress(repo.id).await?);
+        }
+        if policy.rejects(size) {
+            return Err(DomainError::QuotaExceeded);
+        }
+        Ok(())
     }
 
     /// The upload `uuid` of `repo`, if it exists.
@@ -713,6 +773,12 @@ impl Registry {
             .blob_upload(id32(repo.id)?, uuid)
             .await?
             .ok_or(DomainError::UploadUnknown)?;
+        if let Err(e) = self.check_quota(repo, true).await {
+            // As Quay: an upload over quota is cancelled.
+            drop(cached);
+            let _ = self.cancel(repo, uuid).await;
+            return Err(e);
+        }
         let offset = to_u64(row.byte_count)?;
         if let Some(start) = start {
             if start != offset {
@@ -943,6 +1009,8 @@ impl Registry {
             .blob_upload(id32(repo.id)?, uuid)
             .await?
             .ok_or(DomainError::UploadUnknown)?;
+        // Over quota: the error makes `complete` discard the upload.
+        self.check_quota(repo, true).await?;
         let offset = to_u64(row.byte_count)?;
         let engine = self.engine(&row.location)?;
         let path = layout::upload_path(&id);
@@ -1297,6 +1365,8 @@ impl Registry {
                 media_type: labels::value_media_type(value),
             })
             .collect();
+        let q = &self.inner.settings.quota;
+        let policy = self.quota_policy(repo).await?;
         let end_after_ms = expiry
             .as_deref()
             .and_then(labels::duration_seconds)
@@ -1314,6 +1384,12 @@ impl Registry {
             blob_ids: &blob_ids,
             child_ids: &child_ids,
             labels: &new_labels,
+            quota: match (&policy, q.management, q.invalidate_totals) {
+                (Some(p), _, _) => QuotaAccounting::Enforce(p),
+                (None, true, _) => QuotaAccounting::Track,
+                (None, false, true) => QuotaAccounting::Invalidate,
+                (None, false, false) => QuotaAccounting::Off,
+            },
         };
         let target = match tag {
             Some(t) => TagTarget::Tag {
@@ -1329,7 +1405,10 @@ impl Registry {
                 },
             },
         };
-        let id = self.inner.db.put_manifest(&new, &target, now_ms).await?;
+        let id = match self.inner.db.put_manifest(&new, &target, now_ms).await {
+            Err(MetaError::QuotaExceeded) => return Err(DomainError::QuotaExceeded),
+            other => other?,
+        };
         if self.inner.settings.storage_replication {
             // As Quay: every blob of a written manifest is queued for replication; the worker
             // copies what the required locations lack (nothing, when all have it).

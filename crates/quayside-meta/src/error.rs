@@ -22,6 +22,10 @@ pub enum MetaError {
     /// nothing was written.
     #[error("tag '{tag}' is immutable")]
     TagImmutable { tag: String },
+    /// The write would take the namespace over a `Reject` quota threshold; nothing was
+    /// written.
+    #[error("Quota has been exceeded on namespace")]
+    QuotaExceeded,
     /// An id passed in does not fit Quay's `integer` id columns; nothing was read or written.
     #[error("id {0} is out of range for an integer id column")]
     IdOutOfRange(i64),

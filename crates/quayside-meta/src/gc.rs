@@ -18,6 +18,7 @@ use chrono::NaiveDateTime;
 use crate::deletion::NAMESPACED_QUEUES;
 use crate::identity::id32;
 use crate::queue::{canonical_queue_name, like_escape};
+use crate::quota::account_manifest;
 use crate::{with_pool, Db, MetaError};
 
 // The push path's locks: GC takes the same keys, so they can never drift apart.
@@ -429,6 +430,9 @@ impl Db {
                         .bind(mid)
                         .fetch_all(&mut *tx)
                         .await?;
+                // The totals lose what only this manifest kept (a no-op for namespaces
+                // whose totals are not tracked).
+                account_manifest!(tx, rid, mid, false, 0i64);
                 let mut counts = [0u64; 4];
                 for (i, stmt) in [
                     "DELETE FROM manifestlabel WHERE manifest_id = $1 AND repository_id = $2",

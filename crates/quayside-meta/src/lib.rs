@@ -15,6 +15,7 @@ pub mod messages;
 pub mod orgs;
 pub mod permissions;
 pub mod queue;
+pub mod quota;
 pub mod registry;
 mod release;
 pub mod replication;

@@ -14,6 +14,7 @@
 use crate::db::{begin_write, TxLock};
 use chrono::NaiveDateTime;
 
+use crate::quota::{account_manifest, invalidate_sizes, QuotaAccounting};
 use crate::tag_lifetime::end_alive_row;
 use crate::{with_pool, Backend, Db, MetaError, RepositoryKind, RepositoryState, Visibility};
 
@@ -116,6 +117,8 @@ pub struct NewManifest<'a> {
     /// Labels read from the manifest (source `manifest`), written only when this call
     /// creates the manifest row, as Quay does.
     pub labels: &'a [ManifestLabel<'a>],
+    /// What the write does with the quota size totals.
+    pub quota: QuotaAccounting<'a>,
 }
 
 /// A label a pushed manifest carries.
@@ -972,6 +975,32 @@ impl Db {
                 .bind(*child_id)
                 .execute(&mut *tx)
                 .await?;
+            }
+            match m.quota {
+                QuotaAccounting::Off => {}
+                QuotaAccounting::Invalidate => {
+                    if created {
+                        invalidate_sizes!(tx, m.repository_id);
+                    }
+                }
+                QuotaAccounting::Track | QuotaAccounting::Enforce(_) => {
+                    if created {
+                        account_manifest!(tx, m.repository_id, manifest_id, true, now_ms);
+                    }
+                    if let QuotaAccounting::Enforce(policy) = m.quota {
+                        let size: Option<i64> = sqlx::query_scalar(
+                            "SELECT size_bytes FROM quotanamespacesize WHERE namespace_user_id = \
+                             (SELECT namespace_user_id FROM repository WHERE id = $1)",
+                        )
+                        .bind(m.repository_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        if policy.rejects(size.unwrap_or(0)) {
+                            tx.rollback().await?;
+                            return Err(MetaError::QuotaExceeded);
+                        }
+                    }
+                }
             }
             match target {
                 TagTarget::Tag { name, end_after_ms } => {

@@ -66,6 +66,7 @@ async fn push(
                 blob_ids: &[],
                 child_ids,
                 labels: &[],
+                quota: Default::default(),
             },
             &TagTarget::Tag {
                 name: tag,

@@ -66,6 +66,7 @@ async fn push(db: &Db, repo_id: i64, tag: Option<&str>, bytes: &str) -> String {
             blob_ids: &[],
             child_ids: &[],
             labels: &[],
+            quota: Default::default(),
         },
         &target,
         now_ms(),

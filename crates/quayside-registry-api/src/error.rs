@@ -98,6 +98,7 @@ impl From<DomainError> for V2Error {
                 RegistryError::new(ErrorCode::BlobUploadInvalid)
                     .with_detail(json!({"reason": "digest mismatch", "expected": expected.to_string(), "actual": actual.to_string()})),
             ),
+            D::QuotaExceeded => V2Error::Registry(RegistryError::quota_exceeded()),
             D::SizeTooLarge { limit } => V2Error::Registry(
                 RegistryError::new(ErrorCode::SizeInvalid)
                     .with_message(format!("blob exceeds the maximum layer size of {limit} bytes"))

@@ -8,6 +8,8 @@
 //! * [`purge::BlobUploadCleanupWorker`] — stale `blobupload` rows and their upload objects.
 //! * [`replication::StorageReplicationWorker`] — `storagereplication`: copies blobs into every
 //!   required location (`FEATURE_STORAGE_REPLICATION`).
+//! * [`quota::QuotaTotalWorker`] — `quotatotalworker`: computes missing namespace and
+//!   repository size totals (`FEATURE_QUOTA_MANAGEMENT`).
 //!
 //! Each is a type implementing [`Worker`] and listed in [`ALL`].
 //!
@@ -28,6 +30,7 @@
 pub mod gc;
 pub mod lock;
 pub mod purge;
+pub mod quota;
 pub mod replication;
 
 use std::sync::Arc;
@@ -65,6 +68,10 @@ pub trait Worker: Send + Sync {
     fn enabled(&self, settings: &WorkerSettings) -> bool;
     /// Period between runs.
     fn period(&self, settings: &WorkerSettings) -> Duration;
+    /// Delay before the first run.
+    fn initial_delay(&self, settings: &WorkerSettings) -> Duration {
+        settings.initial_delay
+    }
     /// Whether `DISABLE_PUSHES` idles it too (as Quay's GC does), besides read-only mode.
     fn idles_when_pushes_disabled(&self) -> bool {
         false
@@ -78,12 +85,13 @@ pub type RunFuture<'a> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), WorkerError>> + Send + 'a>>;
 
 /// Every worker quayside runs.
-pub static ALL: [&dyn Worker; 5] = [
+pub static ALL: [&dyn Worker; 6] = [
     &gc::GcWorker,
     &purge::RepositoryGcWorker,
     &purge::NamespaceGcWorker,
     &purge::BlobUploadCleanupWorker,
     &replication::StorageReplicationWorker,
+    &quota::QuotaTotalWorker,
 ];
 
 /// The worker named `name` ([`Worker::name`] or [`Worker::quay_name`]).
@@ -131,6 +139,16 @@ pub struct WorkerSettings {
     pub default_locations: Vec<String>,
     /// Poll period of the replication queue (Quay: 10 s).
     pub replication_poll: Duration,
+    /// `FEATURE_QUOTA_MANAGEMENT`.
+    pub quota_management: bool,
+    /// `QUOTA_BACKFILL` (true).
+    pub quota_backfill: bool,
+    /// `QUOTA_TOTAL_DELAY_SECONDS` (1800): before the first backfill.
+    pub quota_total_delay: Duration,
+    /// `QUOTA_BACKFILL_POLL_PERIOD` (15 s).
+    pub quota_backfill_poll: Duration,
+    /// `QUOTA_BACKFILL_BATCH_SIZE` (100).
+    pub quota_backfill_batch: u64,
 }
 
 fn raw_u64(config: &Config, key: &str, default: u64) -> u64 {
@@ -185,6 +203,11 @@ impl WorkerSettings {
             storage_replication: config.feature("STORAGE_REPLICATION"),
             default_locations: config.distributed_storage_default_locations.clone(),
             replication_poll: Duration::from_secs(10),
+            quota_management: config.feature("QUOTA_MANAGEMENT"),
+            quota_backfill: config.quota_backfill,
+            quota_total_delay: Duration::from_secs(config.quota_total_delay_seconds),
+            quota_backfill_poll: Duration::from_secs(config.quota_backfill_poll_period.max(1)),
+            quota_backfill_batch: config.quota_backfill_batch_size.max(1),
         }
     }
 }
@@ -270,7 +293,7 @@ pub async fn run_once(ctx: &WorkerContext, worker: &dyn Worker) -> Result<RunOut
 
 /// Runs `worker` forever at its period (first run after `initial_delay`).
 pub async fn run_forever(ctx: WorkerContext, worker: &'static dyn Worker) {
-    tokio::time::sleep(ctx.settings.initial_delay).await;
+    tokio::time::sleep(worker.initial_delay(&ctx.settings)).await;
     let period = worker.period(&ctx.settings);
     let mut ticks = tokio::time::interval(period);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -319,7 +342,8 @@ mod tests {
                 "repositorygcworker",
                 "namespacegcworker",
                 "blobuploadcleanupworker",
-                "storagereplication"
+                "storagereplication",
+                "quotatotalworker"
             ]
         );
         assert!(find("nope").is_none());

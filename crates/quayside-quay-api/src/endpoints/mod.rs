@@ -13,6 +13,7 @@ pub(crate) mod misc;
 pub(crate) mod organization;
 pub(crate) mod permission;
 pub(crate) mod prototype;
+pub(crate) mod quota;
 pub(crate) mod repository;
 pub(crate) mod robot;
 pub(crate) mod search;
@@ -45,5 +46,6 @@ pub(crate) fn operations(settings: &QuayApiSettings) -> Vec<Operation> {
     ops.extend(messages::operations(settings));
     ops.extend(tag::operations(settings));
     ops.extend(manifest::operations(settings));
+    ops.extend(quota::operations(settings));
     ops
 }

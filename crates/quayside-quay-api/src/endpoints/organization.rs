@@ -15,8 +15,10 @@
 //! * deleting an organization marks it for deletion (`namespacegc` queue) after logging
 //!   `org_delete`; the namespace GC worker removes it later.
 //!
-//! Not done: `quotas` / `quota_report` in the view (`FEATURE_QUOTA_MANAGEMENT` +
-//! `FEATURE_EDIT_QUOTA`), team syncing (`is_synced` is always false), reCAPTCHA
+//! * members and admins see `quotas` / `quota_report` with `FEATURE_QUOTA_MANAGEMENT` +
+//!   `FEATURE_EDIT_QUOTA`.
+//!
+//! Not done: team syncing (`is_synced` is always false), reCAPTCHA
 //! (`FEATURE_RECAPTCHA`: the response is not verified), the abuse IP check.
 
 use quayside_auth::{TeamRole, UserRole};
@@ -250,6 +252,16 @@ pub(crate) async fn org_view(
         view.insert(
             "is_free_account".into(),
             Value::from(org.stripe_id.is_none()),
+        );
+    }
+    if (is_admin || is_member) && crate::endpoints::quota::quota_in_views(ctx) {
+        view.insert(
+            "quotas".into(),
+            crate::endpoints::quota::own_quotas(ctx, org.account.id).await?,
+        );
+        view.insert(
+            "quota_report".into(),
+            crate::endpoints::quota::quota_report(ctx, org.account.id).await?,
         );
     }
     Ok(Value::Object(view))

@@ -525,6 +525,10 @@ async fn get_repo(ctx: Ctx) -> ApiResult {
     if include_stats && repo.kind != RepositoryKind::Application {
         data["stats"] = Value::Array(stats(&ctx, repo.id).await?);
     }
+    if crate::endpoints::quota::quota_in_views(&ctx) {
+        data["quota_report"] =
+            crate::endpoints::quota::repo_quota_report(&ctx, repo.namespace_id, repo.id).await?;
+    }
     Ok(ok(data))
 }
 

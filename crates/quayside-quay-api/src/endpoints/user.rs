@@ -28,7 +28,8 @@
 //!   cannot be verified here);
 //! * `BLACKLISTED_EMAIL_DOMAINS` is matched against the e-mail's domain and its last two
 //!   labels (Quay uses the public-suffix-aware registered domain);
-//! * quota keys (`quotas`, `quota_report`) are not shown.
+//! * the user's own view carries `quotas` / `quota_report` with `FEATURE_QUOTA_MANAGEMENT`
+//!   + `FEATURE_EDIT_QUOTA`.
 
 use quayside_auth::{AuthError, Identity, NewUserOptions, UserRole};
 use quayside_meta::users::{UserDetails, UserMetadataChange};
@@ -258,6 +259,16 @@ pub(crate) async fn user_view(
         });
         if let Value::Object(extra) = extra {
             view.extend(extra);
+        }
+        if crate::endpoints::quota::quota_in_views(ctx) {
+            view.insert(
+                "quotas".into(),
+                crate::endpoints::quota::own_quotas(ctx, user.id).await?,
+            );
+            view.insert(
+                "quota_report".into(),
+                crate::endpoints::quota::quota_report(ctx, user.id).await?,
+            );
         }
     }
 
