@@ -16,6 +16,7 @@ mod metrics;
 mod object_storage;
 mod outage;
 mod quay_config_dir;
+mod quota;
 mod readonly;
 mod registry_manifests;
 mod registry_protocol;
