@@ -20,6 +20,8 @@
 //! * [`garage`]: a real S3 server (Garage) with a fresh bucket per test, for the storage
 //!   drivers.
 //! * [`azurite`]: a real Azure Blob server (Azurite) with a fresh container per test.
+//! * [`distribution`]: CNCF distribution (`docker-registry`) as a peer registry (an upstream
+//!   for mirroring and the proxy cache), one server per test, stoppable.
 //! * [`gcs`]: GCS's XML API dialect: Garage behind a gate refusing the S3 calls GCS lacks
 //!   (no GCS XML server can be had here; the module says why).
 //!
@@ -32,6 +34,7 @@
 pub mod accounts;
 pub mod azurite;
 pub mod db;
+pub mod distribution;
 pub mod garage;
 pub mod gcs;
 pub mod http;

@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod mirror;
 use clap::{Parser, Subcommand};
 use quayside_app::bootstrap::{self, Resolved, Source};
 use quayside_app::{checks, listen, server, tls};
@@ -129,6 +130,42 @@ enum Command {
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
+    },
+    /// Copy images from upstream registries into a quayside namespace for disconnected
+    /// clusters, and write the ImageContentSourcePolicy, ImageDigestMirrorSet and
+    /// registries.conf that point a cluster at the mirror. Blobs already mirrored are
+    /// skipped, so running it again resumes.
+    Mirror {
+        /// An image to copy: REGISTRY/PATH:TAG or REGISTRY/PATH@sha256:... (repeatable).
+        #[arg(long = "image", value_name = "REF")]
+        images: Vec<String>,
+        /// A file of images, one per line (the last field of each line; blank lines and
+        /// `#` comments are skipped).
+        #[arg(long, value_name = "FILE")]
+        images_file: Option<PathBuf>,
+        /// Where to: the quayside HOST[:PORT]/NAMESPACE.
+        #[arg(long, value_name = "HOST/NAMESPACE")]
+        to: String,
+        /// Credentials for the upstream registries.
+        #[arg(long, value_name = "USER:PASSWORD", env = "QUAYSIDE_MIRROR_SRC_CREDS")]
+        src_creds: Option<String>,
+        /// Credentials for quayside (a user, or a robot and its token).
+        #[arg(long, value_name = "USER:PASSWORD", env = "QUAYSIDE_MIRROR_DEST_CREDS")]
+        dest_creds: Option<String>,
+        /// Verify the upstreams' TLS certificates (false also allows plain HTTP).
+        #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set,
+              num_args = 0..=1, default_missing_value = "true")]
+        src_tls_verify: bool,
+        /// Verify quayside's TLS certificate (false also allows plain HTTP).
+        #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set,
+              num_args = 0..=1, default_missing_value = "true")]
+        dest_tls_verify: bool,
+        /// Where to write the mapping files.
+        #[arg(long, value_name = "DIR", default_value = "quayside-mirror")]
+        output_dir: PathBuf,
+        /// The name of the ImageContentSourcePolicy and ImageDigestMirrorSet objects.
+        #[arg(long, default_value = "quayside-mirror")]
+        name: String,
     },
     /// Print the version and the Quay schema revision.
     Version,
@@ -265,6 +302,35 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => serve(&cli, *no_migrate, *no_workers).await,
         Command::Worker { name, once } => worker(&cli, name, *once).await,
         Command::Gc { dry_run, json } => gc(&cli, *dry_run, *json).await,
+        Command::Mirror {
+            images,
+            images_file,
+            to,
+            src_creds,
+            dest_creds,
+            src_tls_verify,
+            dest_tls_verify,
+            output_dir,
+            name,
+        } => {
+            let ok = mirror::run(mirror::MirrorArgs {
+                images: images.clone(),
+                images_file: images_file.clone(),
+                to: to.clone(),
+                src_creds: src_creds.clone(),
+                dest_creds: dest_creds.clone(),
+                src_tls_verify: *src_tls_verify,
+                dest_tls_verify: *dest_tls_verify,
+                output_dir: output_dir.clone(),
+                name: name.clone(),
+            })
+            .await?;
+            Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
         Command::Storage { command } => storage(&cli, command).await,
         Command::Backup {
             to,

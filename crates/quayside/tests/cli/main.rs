@@ -13,6 +13,7 @@ mod embedded;
 mod gc;
 mod logs;
 mod metrics;
+mod mirror;
 mod object_storage;
 mod outage;
 mod quay_config_dir;
