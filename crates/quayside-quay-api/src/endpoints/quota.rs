@@ -247,16 +247,21 @@ pub(crate) fn quota_in_views(ctx: &Ctx) -> bool {
     c.feature("QUOTA_MANAGEMENT") && c.feature("EDIT_QUOTA")
 }
 
-/// Quay's `get_quota_for_view`: the `quota_report` of an organization or user view.
-pub(crate) async fn quota_report(ctx: &Ctx, namespace_id: i64) -> Result<Value, QuayApiError> {
-    let db = ctx.auth().db();
-    let configured = match db.namespace_quota(namespace_id).await? {
+/// The limit a report names: the namespace's quota, else the system default, else null.
+async fn configured_quota(ctx: &Ctx, namespace_id: i64) -> Result<Value, QuayApiError> {
+    Ok(match ctx.auth().db().namespace_quota(namespace_id).await? {
         Some(q) => Value::from(q.limit_bytes),
         None => match default_reject_bytes(ctx) {
             0 => Value::Null,
             d => Value::from(d),
         },
-    };
+    })
+}
+
+/// Quay's `get_quota_for_view`: the `quota_report` of an organization or user view.
+pub(crate) async fn quota_report(ctx: &Ctx, namespace_id: i64) -> Result<Value, QuayApiError> {
+    let db = ctx.auth().db();
+    let configured = configured_quota(ctx, namespace_id).await?;
     let size = db.namespace_size(namespace_id).await?;
     let status = SizeRow::backfill_status(size.as_ref());
     Ok(json!({
@@ -274,13 +279,7 @@ pub(crate) async fn repo_quota_report(
     repository_id: i64,
 ) -> Result<Value, QuayApiError> {
     let db = ctx.auth().db();
-    let configured = match db.namespace_quota(namespace_id).await? {
-        Some(q) => Value::from(q.limit_bytes),
-        None => match default_reject_bytes(ctx) {
-            0 => Value::Null,
-            d => Value::from(d),
-        },
-    };
+    let configured = configured_quota(ctx, namespace_id).await?;
     let size = db.repository_size(repository_id).await?;
     Ok(json!({
         "quota_bytes": size.map_or(0, |s| s.size_bytes),

@@ -6,8 +6,7 @@
 //! its children, the pinned image — is pulled by its upstream name through the generated
 //! `registries.conf`, byte-identical; the policies name the same mapping.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use base64::Engine as _;
 use sha2::Digest as _;
@@ -15,32 +14,15 @@ use sha2::Digest as _;
 use crate::backends;
 use crate::fixtures;
 use crate::harness;
+use crate::skopeo::{skopeo, testdata};
 
 const USER: &str = "mirror";
 const PASSWORD: &str = "mirror-password-1";
 const UP_USER: &str = "upstream";
 const UP_PASSWORD: &str = "upstream-password-1";
 
-fn testdata(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/testdata/images")
-        .join(name)
-}
-
-fn layout_index(layout: &str) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(testdata(layout).join("index.json")).expect("index.json"))
-        .expect("json")
-}
-
 fn layout_digest(layout: &str, tag: &str) -> String {
-    layout_index(layout)["manifests"]
-        .as_array()
-        .expect("manifests")
-        .iter()
-        .find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == tag)
-        .and_then(|m| m["digest"].as_str())
-        .expect("tag in layout")
-        .to_owned()
+    crate::skopeo::layout_digest(&testdata(layout), tag)
 }
 
 fn blob_json(layout: &str, digest: &str) -> serde_json::Value {
@@ -49,14 +31,6 @@ fn blob_json(layout: &str, digest: &str) -> serde_json::Value {
         &std::fs::read(testdata(layout).join("blobs/sha256").join(hex)).expect("blob"),
     )
     .expect("json")
-}
-
-fn skopeo(args: &[&str]) -> std::process::Output {
-    Command::new("skopeo")
-        .arg("--insecure-policy")
-        .args(args)
-        .output()
-        .expect("skopeo is installed (Debian package skopeo)")
 }
 
 fn ok(out: &std::process::Output, what: &str) -> String {

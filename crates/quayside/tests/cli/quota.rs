@@ -3,28 +3,12 @@
 //! the 51 MB Debian image with Quay's message, and the refused image is not there — on
 //! SQLite and PostgreSQL.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
 use crate::backends;
 use crate::fixtures;
+use crate::skopeo::{skopeo, testdata};
 
 const USER: &str = "quota";
 const PASSWORD: &str = "quota-password-1";
-
-fn testdata(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/testdata/images")
-        .join(name)
-}
-
-fn skopeo(args: &[&str]) -> std::process::Output {
-    Command::new("skopeo")
-        .arg("--insecure-policy")
-        .args(args)
-        .output()
-        .expect("skopeo is installed (Debian package skopeo)")
-}
 
 fn push(host: &str, layout: &str, tag: &str, repo: &str) -> std::process::Output {
     let creds = format!("{USER}:{PASSWORD}");

@@ -13,7 +13,7 @@ use crate::fixtures;
 const USER: &str = "alice";
 const PASSWORD: &str = "correct-horse-battery";
 
-fn testdata(name: &str) -> PathBuf {
+pub(crate) fn testdata(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/testdata/images")
         .join(name)
@@ -28,7 +28,7 @@ fn sha256_file(path: &Path) -> String {
 }
 
 /// The manifest digest a layout's index.json names for `tag`.
-fn layout_digest(layout: &Path, tag: &str) -> String {
+pub(crate) fn layout_digest(layout: &Path, tag: &str) -> String {
     let index: serde_json::Value =
         serde_json::from_slice(&std::fs::read(layout.join("index.json")).expect("index.json"))
             .expect("json");
@@ -42,7 +42,7 @@ fn layout_digest(layout: &Path, tag: &str) -> String {
         .to_string()
 }
 
-fn skopeo(args: &[&str]) -> std::process::Output {
+pub(crate) fn skopeo(args: &[&str]) -> std::process::Output {
     let out = Command::new("skopeo")
         .arg("--insecure-policy")
         .args(args)
