@@ -378,6 +378,13 @@ async fn org_account(ctx: &Ctx) -> Result<AccountRow, QuayApiError> {
     }
 }
 
+/// The user or organization named by path parameter `param`, 404 when there is none.
+async fn namespace_param(ctx: &Ctx, param: &str) -> Result<AccountRow, QuayApiError> {
+    ctx.namespace(ctx.param(param))
+        .await?
+        .ok_or_else(QuayApiError::not_found)
+}
+
 /// `OrganizationMemberPermission` (any role in the organization).
 async fn is_member(ctx: &Ctx, ns: &AccountRow) -> Result<bool, QuayApiError> {
     Ok(ctx.namespace_role(ns).await?.is_some())
@@ -427,14 +434,7 @@ async fn reload(ctx: &Ctx, namespace_id: i64) -> Result<NamespaceQuota, QuayApiE
 // Organization handlers.
 
 async fn list_org_quota(ctx: Ctx) -> ApiResult {
-    let ns = ctx.namespace(ctx.param("orgname")).await?;
-    let member = match &ns {
-        Some(ns) => is_member(&ctx, ns).await?,
-        None => false,
-    };
-    if !member && !ctx.is_superuser() {
-        return Err(ctx.caller.unauthorized());
-    }
+    readable_org(&ctx, true).await?;
     let org = org_account(&ctx).await?;
     let own = ctx.auth().db().namespace_quota(org.id).await?;
     let default = default_reject_bytes(&ctx);
@@ -508,10 +508,7 @@ async fn change_org_quota(ctx: Ctx) -> ApiResult {
     let body = ctx.json()?;
     let limit = limit_input(&body, true)?;
     require_superuser_write(&ctx)?;
-    let ns = ctx
-        .namespace(ctx.param("orgname"))
-        .await?
-        .ok_or_else(QuayApiError::not_found)?;
+    let ns = namespace_param(&ctx, "orgname").await?;
     change_quota(&ctx, &ns, limit).await
 }
 
@@ -534,10 +531,7 @@ async fn change_quota(ctx: &Ctx, ns: &AccountRow, limit: Option<i64>) -> ApiResu
 
 async fn delete_org_quota(ctx: Ctx) -> ApiResult {
     require_superuser_write(&ctx)?;
-    let ns = ctx
-        .namespace(ctx.param("orgname"))
-        .await?
-        .ok_or_else(QuayApiError::not_found)?;
+    let ns = namespace_param(&ctx, "orgname").await?;
     delete_quota(&ctx, &ns).await
 }
 
@@ -569,10 +563,7 @@ async fn create_org_limit(ctx: Ctx) -> ApiResult {
         ));
     };
     require_superuser_write(&ctx)?;
-    let ns = ctx
-        .namespace(ctx.param("orgname"))
-        .await?
-        .ok_or_else(QuayApiError::not_found)?;
+    let ns = namespace_param(&ctx, "orgname").await?;
     let q = namespace_quota_by_id(&ctx, ns.id).await?;
     let percent = check_percent(percent)?;
     let kind = parse_kind(&kind)?;
@@ -607,10 +598,7 @@ async fn change_org_limit(ctx: Ctx) -> ApiResult {
     let kind = body.opt_str("type")?.map(str::to_owned);
     let percent = body.opt_i64("threshold_percent")?;
     require_superuser_write(&ctx)?;
-    let ns = ctx
-        .namespace(ctx.param("orgname"))
-        .await?
-        .ok_or_else(QuayApiError::not_found)?;
+    let ns = namespace_param(&ctx, "orgname").await?;
     let q = namespace_quota_by_id(&ctx, ns.id).await?;
     let limit = limit_of(&ctx, &q)?.clone();
     let kind = kind.as_deref().map(parse_kind).transpose()?;
@@ -639,10 +627,7 @@ async fn change_org_limit(ctx: Ctx) -> ApiResult {
 
 async fn delete_org_limit(ctx: Ctx) -> ApiResult {
     require_superuser_write(&ctx)?;
-    let ns = ctx
-        .namespace(ctx.param("orgname"))
-        .await?
-        .ok_or_else(QuayApiError::not_found)?;
+    let ns = namespace_param(&ctx, "orgname").await?;
     let q = namespace_quota_by_id(&ctx, ns.id).await?;
     let limit = limit_of(&ctx, &q)?;
     ctx.auth().db().delete_quota_limit(limit.id).await?;
@@ -689,9 +674,7 @@ async fn get_user_limit(ctx: Ctx) -> ApiResult {
 // Superuser handlers (users and organizations alike).
 
 async fn su_namespace(ctx: &Ctx) -> Result<AccountRow, QuayApiError> {
-    ctx.namespace(ctx.param("namespace"))
-        .await?
-        .ok_or_else(QuayApiError::not_found)
+    namespace_param(ctx, "namespace").await
 }
 
 async fn su_list_quota(ctx: Ctx) -> ApiResult {
