@@ -447,6 +447,19 @@ impl Auth {
         out
     }
 
+    /// Encrypts a value for one of Quay's encrypted columns (mirror and proxy-cache
+    /// credentials) under `DATABASE_SECRET_KEY`.
+    pub fn encrypt_field(&self, value: &str) -> Result<String, AuthError> {
+        Ok(self.encrypter()?.encrypt(value))
+    }
+
+    /// Decrypts a value of one of Quay's encrypted columns.
+    pub fn decrypt_field(&self, stored: &str) -> Result<String, AuthError> {
+        self.encrypter()?
+            .decrypt(stored)
+            .map_err(|e| AuthError::Internal(format!("a stored secret cannot be decrypted: {e}")))
+    }
+
     fn encrypter(&self) -> Result<&FieldEncrypter, AuthError> {
         self.inner
             .encrypter

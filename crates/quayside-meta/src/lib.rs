@@ -12,6 +12,7 @@ pub mod gc;
 pub mod identity;
 pub mod logs;
 pub mod messages;
+pub mod mirror;
 pub mod orgs;
 pub mod permissions;
 pub mod queue;
@@ -34,7 +35,7 @@ pub mod vocab;
 pub use db::{sqlite_file, Backend, ConnectOptions, Db, MigrateOutcome, Pool, SchemaState};
 pub use error::MetaError;
 pub use registry::CatalogScope;
-pub use vocab::{RepositoryKind, RepositoryState, Visibility};
+pub use vocab::{MirrorStatus, RepositoryKind, RepositoryState, Visibility};
 
 /// Quay Alembic revision whose schema quayside reads and writes.
 pub const ALEMBIC_REVISION: &str = "9fa37f66a9b6";

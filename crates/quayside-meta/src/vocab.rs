@@ -124,6 +124,21 @@ column_enum! {
 }
 
 column_enum! {
+    /// Quay's `RepoMirrorStatus` (`repomirrorconfig.sync_status`).
+    MirrorStatus: i32, "mirror sync status" {
+        /// Cancelled by the API: no sync until a manual one.
+        Cancel = -2, "CANCEL";
+        Fail = -1, "FAIL";
+        NeverRun = 0, "NEVER_RUN";
+        Success = 1, "SUCCESS";
+        /// Claimed by a mirror worker (until `sync_expiration_date`).
+        Syncing = 2, "SYNCING";
+        /// Asked for by the API: the next worker cycle takes it.
+        SyncNow = 3, "SYNC_NOW";
+    }
+}
+
+column_enum! {
     /// `visibility.name`.
     Visibility: String, "visibility" {
         Public = "public".to_owned(), "public";

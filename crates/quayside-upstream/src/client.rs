@@ -202,6 +202,19 @@ fn manifest_media_type(content_type: Option<&str>, bytes: &[u8]) -> Option<Strin
     })
 }
 
+/// The target of a `Link` header's `rel="next"` entry (a path, or a URL on the registry).
+fn next_link(v: &str) -> Option<String> {
+    v.split(',').find_map(|part| {
+        let (target, params) = part.split_once(';')?;
+        let is_next = params.split(';').any(|p| {
+            let p = p.trim().replace(' ', "");
+            p == "rel=\"next\"" || p == "rel=next"
+        });
+        let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
+        is_next.then(|| target.to_owned())
+    })
+}
+
 /// `sha256:<hex>` of `bytes`.
 pub fn sha256_digest(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))
@@ -472,6 +485,40 @@ impl RegistryClient {
         })
     }
 
+    /// Every tag of `repo` (`/v2/<repo>/tags/list`, following `Link: <…>; rel="next"`
+    /// pages), in the order the registry lists them.
+    pub async fn list_tags(&self, repo: &str) -> Result<Vec<String>, UpstreamError> {
+        const MAX_PAGES: usize = 10_000;
+        let mut tags = Vec::new();
+        let mut next = Some(format!("/v2/{repo}/tags/list?n=1000"));
+        let mut pages = 0;
+        while let Some(path) = next.take() {
+            pages += 1;
+            if pages > MAX_PAGES {
+                return Err(UpstreamError::Invalid(format!(
+                    "{} lists the tags of {repo} in more than {MAX_PAGES} pages",
+                    self.host
+                )));
+            }
+            let resp = self
+                .send(Method::GET, &path, &Self::pull_scope(repo), None)
+                .await?;
+            if !resp.status().is_success() {
+                return Err(self.status_error(resp).await);
+            }
+            next = resp
+                .headers()
+                .get(header::LINK)
+                .and_then(|v| v.to_str().ok())
+                .and_then(next_link);
+            let body: serde_json::Value = resp.json().await.map_err(|e| self.transport(&e))?;
+            if let Some(list) = body["tags"].as_array() {
+                tags.extend(list.iter().filter_map(|t| t.as_str().map(str::to_owned)));
+            }
+        }
+        Ok(tags)
+    }
+
     /// Whether `repo` has blob `digest`.
     pub async fn blob_exists(&self, repo: &str, digest: &str) -> Result<bool, UpstreamError> {
         let resp = self
@@ -616,6 +663,16 @@ impl RegistryClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn next_page_links_are_followed() {
+        assert_eq!(
+            next_link("</v2/a/tags/list?n=2&last=b>; rel=\"next\""),
+            Some("/v2/a/tags/list?n=2&last=b".to_owned())
+        );
+        assert_eq!(next_link("</v2/a/tags/list?n=2>; rel=\"prev\""), None);
+        assert_eq!(next_link("not a link"), None);
+    }
 
     #[test]
     fn challenges_parse() {

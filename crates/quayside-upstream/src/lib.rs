@@ -10,14 +10,17 @@
 //!   skipping blobs the destination already has so that a repeated copy resumes.
 //! * [`mapping`] — what points a cluster at a mirror: `ImageContentSourcePolicy`,
 //!   `ImageDigestMirrorSet` and a `registries.conf` stanza.
+//! * [`ssrf`] — which registries a user may point quayside at (Quay's SSRF rules).
 //!
-//! Used by `quayside mirror` (copying images for disconnected clusters); the proxy cache
-//! and repository mirroring will use the same client.
+//! Used by `quayside mirror` (copying images for disconnected clusters), by repository
+//! mirroring (the API checks references with [`ssrf`], the mirror worker copies with
+//! [`copy`]); the proxy cache will use the same client.
 
 pub mod client;
 pub mod copy;
 pub mod mapping;
 pub mod reference;
+pub mod ssrf;
 
 pub use client::{Credentials, RegistryClient, UpstreamError};
 pub use copy::{copy_image, CopyOutcome, Progress};

@@ -9,6 +9,7 @@ pub(crate) mod apptoken;
 pub(crate) mod logs;
 pub(crate) mod manifest;
 pub(crate) mod messages;
+pub(crate) mod mirror;
 pub(crate) mod misc;
 pub(crate) mod organization;
 pub(crate) mod permission;
@@ -47,5 +48,6 @@ pub(crate) fn operations(settings: &QuayApiSettings) -> Vec<Operation> {
     ops.extend(tag::operations(settings));
     ops.extend(manifest::operations(settings));
     ops.extend(quota::operations(settings));
+    ops.extend(mirror::operations(settings));
     ops
 }
